@@ -1,0 +1,306 @@
+// Package eventloop is the single-goroutine event loop that runs every
+// callback of a Workerman process: readiness of file descriptors, timers,
+// signals and work posted from other goroutines.
+//
+// A Loop is level-triggered. Exactly one goroutine (the one that calls Run)
+// executes handlers, timer callbacks and posted tasks, one at a time, so
+// state touched only from callbacks needs no locking. Other goroutines hand
+// work to the loop with Post; timers may be added or removed from any
+// goroutine.
+package eventloop
+
+import (
+	"errors"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Event is a set of readiness conditions of a file descriptor.
+type Event uint32
+
+const (
+	// Readable means the descriptor can be read (or accepted) without blocking.
+	Readable Event = 1 << iota
+	// Writable means the descriptor can be written without blocking.
+	Writable
+	// Hangup means the connection is gone in both directions or an error is
+	// pending. It is reported together with Readable, even for a descriptor
+	// not watched for reading, and never needs to be asked for.
+	Hangup
+)
+
+// Handler receives the readiness events of a descriptor registered with
+// AddHandler.
+type Handler interface {
+	HandleEvent(fd int, ev Event)
+}
+
+// HandlerFunc adapts a function to the Handler interface.
+type HandlerFunc func(fd int, ev Event)
+
+// HandleEvent calls f(fd, ev).
+func (f HandlerFunc) HandleEvent(fd int, ev Event) { f(fd, ev) }
+
+// ErrClosed is returned by operations on a loop that has finished running.
+var ErrClosed = errors.New("eventloop: loop closed")
+
+// ReadBufferSize is the size of the read buffer each loop shares among all
+// of its connections.
+const ReadBufferSize = 64 << 10
+
+// Loop is one event loop. Create it with New and run it with Run.
+type Loop struct {
+	p poller
+
+	// handlers is indexed by file descriptor. gen guards against events
+	// that were queued for a descriptor number since closed and reused.
+	handlers []handlerSlot
+	gen      uint32
+
+	mu         sync.Mutex
+	tasks      []func()
+	spare      []func()
+	timers     timerHeap
+	timerByID  map[int]*timer
+	nextTimer  int
+	polling    atomic.Bool
+	stopping   atomic.Bool
+	running    atomic.Bool
+	done       chan struct{}
+	base       time.Time
+	readBuf    []byte
+	sigMu      sync.Mutex
+	sigCh      chan os.Signal
+	sigHandler map[os.Signal]func(os.Signal)
+}
+
+type handlerSlot struct {
+	h   Handler
+	gen uint32
+	ev  Event
+}
+
+// New creates a loop. It owns an epoll instance and an eventfd until Run
+// returns.
+func New() (*Loop, error) {
+	l := &Loop{
+		timerByID: make(map[int]*timer),
+		done:      make(chan struct{}),
+		base:      time.Now(),
+		readBuf:   make([]byte, ReadBufferSize),
+	}
+	if err := l.p.open(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// ReadBuffer returns the loop's shared read buffer. Handlers may read into it
+// and must not keep references to it after they return.
+func (l *Loop) ReadBuffer() []byte { return l.readBuf }
+
+// Post queues f to run on the loop goroutine. It is safe to call from any
+// goroutine, including the loop's own. Tasks run in the order posted.
+func (l *Loop) Post(f func()) {
+	l.mu.Lock()
+	l.tasks = append(l.tasks, f)
+	l.mu.Unlock()
+	l.wake()
+}
+
+func (l *Loop) wake() {
+	if l.polling.Load() {
+		l.p.wake()
+	}
+}
+
+// AddHandler registers fd for the given events (Readable, Writable or both).
+// It must be called on the loop goroutine, or before Run.
+func (l *Loop) AddHandler(fd int, ev Event, h Handler) error {
+	return l.add(fd, ev, h, false)
+}
+
+// AddSharedListener registers a listening socket that other processes also
+// wait on; the kernel then wakes only one of them per connection
+// (EPOLLEXCLUSIVE). Such a registration can only be removed, not modified.
+func (l *Loop) AddSharedListener(fd int, h Handler) error {
+	return l.add(fd, Readable, h, true)
+}
+
+func (l *Loop) add(fd int, ev Event, h Handler, exclusive bool) error {
+	if fd < 0 {
+		return errors.New("eventloop: negative file descriptor")
+	}
+	for fd >= len(l.handlers) {
+		n := len(l.handlers)*2 + 64
+		hs := make([]handlerSlot, n)
+		copy(hs, l.handlers)
+		l.handlers = hs
+	}
+	l.gen++
+	if l.gen == 0 {
+		l.gen = 1
+	}
+	if err := l.p.add(fd, ev, l.gen, exclusive); err != nil {
+		return err
+	}
+	l.handlers[fd] = handlerSlot{h: h, gen: l.gen, ev: ev}
+	return nil
+}
+
+// ModifyHandler changes the events fd is watched for.
+func (l *Loop) ModifyHandler(fd int, ev Event) error {
+	if fd < 0 || fd >= len(l.handlers) || l.handlers[fd].h == nil {
+		return errors.New("eventloop: descriptor not registered")
+	}
+	s := &l.handlers[fd]
+	if s.ev == ev {
+		return nil
+	}
+	if err := l.p.mod(fd, ev, s.gen); err != nil {
+		return err
+	}
+	s.ev = ev
+	return nil
+}
+
+// RemoveHandler stops watching fd. Events already collected for fd in the
+// current round are discarded. It does not close fd.
+func (l *Loop) RemoveHandler(fd int) error {
+	if fd < 0 || fd >= len(l.handlers) || l.handlers[fd].h == nil {
+		return errors.New("eventloop: descriptor not registered")
+	}
+	l.handlers[fd] = handlerSlot{}
+	return l.p.del(fd)
+}
+
+// Watched reports whether fd is registered.
+func (l *Loop) Watched(fd int) bool {
+	return fd >= 0 && fd < len(l.handlers) && l.handlers[fd].h != nil
+}
+
+func (l *Loop) dispatch(fd int, gen uint32, ev Event) {
+	if fd < 0 || fd >= len(l.handlers) {
+		return
+	}
+	s := l.handlers[fd]
+	if s.h == nil || s.gen != gen {
+		return
+	}
+	s.h.HandleEvent(fd, ev)
+}
+
+// OnSignal runs fn on the loop whenever the process receives sig. A later
+// call for the same signal replaces the handler; a nil fn removes it.
+func (l *Loop) OnSignal(sig os.Signal, fn func(os.Signal)) {
+	l.sigMu.Lock()
+	defer l.sigMu.Unlock()
+	if l.sigHandler == nil {
+		l.sigHandler = make(map[os.Signal]func(os.Signal))
+		l.sigCh = make(chan os.Signal, 16)
+		go l.forwardSignals()
+	}
+	if fn == nil {
+		delete(l.sigHandler, sig)
+		signal.Reset(sig)
+		return
+	}
+	l.sigHandler[sig] = fn
+	signal.Notify(l.sigCh, sig)
+}
+
+func (l *Loop) forwardSignals() {
+	for {
+		select {
+		case s := <-l.sigCh:
+			l.Post(func() {
+				l.sigMu.Lock()
+				fn := l.sigHandler[s]
+				l.sigMu.Unlock()
+				if fn != nil {
+					fn(s)
+				}
+			})
+		case <-l.done:
+			return
+		}
+	}
+}
+
+// Now returns the loop's monotonic clock reading.
+func (l *Loop) now() int64 { return int64(time.Since(l.base)) }
+
+// Run runs the loop on the calling goroutine until Stop is called. It
+// returns ErrClosed if the loop already ran.
+func (l *Loop) Run() error {
+	if !l.running.CompareAndSwap(false, true) {
+		return errors.New("eventloop: Run called twice")
+	}
+	select {
+	case <-l.done:
+		return ErrClosed
+	default:
+	}
+	defer l.close()
+	for !l.stopping.Load() {
+		l.polling.Store(true)
+		timeout := l.nextTimeout()
+		if l.hasTasks() {
+			timeout = 0
+		}
+		err := l.p.wait(l, timeout)
+		l.polling.Store(false)
+		if err != nil {
+			return err
+		}
+		l.runTimers()
+		l.runTasks()
+	}
+	// Drain tasks posted before Stop so their callers are not left waiting.
+	l.runTasks()
+	return nil
+}
+
+// Stop makes Run return after the current round. It is safe to call from
+// any goroutine.
+func (l *Loop) Stop() {
+	l.stopping.Store(true)
+	l.p.wake()
+}
+
+// Done is closed when Run has returned.
+func (l *Loop) Done() <-chan struct{} { return l.done }
+
+func (l *Loop) close() {
+	l.sigMu.Lock()
+	if l.sigCh != nil {
+		signal.Stop(l.sigCh)
+	}
+	l.sigMu.Unlock()
+	l.p.close()
+	close(l.done)
+}
+
+func (l *Loop) hasTasks() bool {
+	l.mu.Lock()
+	n := len(l.tasks)
+	l.mu.Unlock()
+	return n > 0
+}
+
+func (l *Loop) runTasks() {
+	l.mu.Lock()
+	tasks := l.tasks
+	l.tasks = l.spare[:0]
+	l.mu.Unlock()
+	for i, f := range tasks {
+		f()
+		tasks[i] = nil
+	}
+	l.mu.Lock()
+	l.spare = tasks[:0]
+	l.mu.Unlock()
+}

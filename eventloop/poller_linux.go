@@ -1,0 +1,128 @@
+//go:build linux
+
+package eventloop
+
+import (
+	"encoding/binary"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// poller is the Linux epoll back end. The descriptor number and a
+// generation counter travel in the epoll data, never a Go pointer.
+type poller struct {
+	epfd   int
+	wakefd int
+	events []unix.EpollEvent
+	wbuf   [8]byte
+}
+
+const wakeGen = 0 // generation used for the eventfd; real handlers start at 1
+
+func (p *poller) open() error {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return os.NewSyscallError("epoll_create1", err)
+	}
+	wfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return os.NewSyscallError("eventfd", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wfd), Pad: wakeGen}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wfd, &ev); err != nil {
+		unix.Close(epfd)
+		unix.Close(wfd)
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	p.epfd, p.wakefd = epfd, wfd
+	p.events = make([]unix.EpollEvent, 256)
+	binary.NativeEndian.PutUint64(p.wbuf[:], 1)
+	return nil
+}
+
+func (p *poller) close() {
+	unix.Close(p.wakefd)
+	unix.Close(p.epfd)
+}
+
+func (p *poller) wake() {
+	for {
+		_, err := unix.Write(p.wakefd, p.wbuf[:])
+		if err != unix.EINTR {
+			return
+		}
+	}
+}
+
+func epollEvents(ev Event) uint32 {
+	var e uint32
+	if ev&Readable != 0 {
+		e |= unix.EPOLLIN | unix.EPOLLRDHUP
+	}
+	if ev&Writable != 0 {
+		e |= unix.EPOLLOUT
+	}
+	return e
+}
+
+func (p *poller) add(fd int, ev Event, gen uint32, exclusive bool) error {
+	e := unix.EpollEvent{Events: epollEvents(ev), Fd: int32(fd), Pad: int32(gen)}
+	if exclusive {
+		e.Events = unix.EPOLLIN | unix.EPOLLEXCLUSIVE
+	}
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &e); err != nil {
+		return os.NewSyscallError("epoll_ctl add", err)
+	}
+	return nil
+}
+
+func (p *poller) mod(fd int, ev Event, gen uint32) error {
+	e := unix.EpollEvent{Events: epollEvents(ev), Fd: int32(fd), Pad: int32(gen)}
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fd, &e); err != nil {
+		return os.NewSyscallError("epoll_ctl mod", err)
+	}
+	return nil
+}
+
+func (p *poller) del(fd int) error {
+	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil); err != nil {
+		return os.NewSyscallError("epoll_ctl del", err)
+	}
+	return nil
+}
+
+func (p *poller) wait(l *Loop, timeout int) error {
+	n, err := unix.EpollWait(p.epfd, p.events, timeout)
+	if err != nil {
+		if err == unix.EINTR {
+			return nil
+		}
+		return os.NewSyscallError("epoll_wait", err)
+	}
+	for i := 0; i < n; i++ {
+		e := &p.events[i]
+		fd, gen := int(e.Fd), uint32(e.Pad)
+		if fd == p.wakefd && gen == wakeGen {
+			var buf [8]byte
+			unix.Read(p.wakefd, buf[:])
+			continue
+		}
+		var ev Event
+		if e.Events&(unix.EPOLLIN|unix.EPOLLPRI|unix.EPOLLRDHUP) != 0 {
+			ev |= Readable
+		}
+		if e.Events&unix.EPOLLOUT != 0 {
+			ev |= Writable
+		}
+		if e.Events&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+			ev |= Hangup | Readable
+		}
+		l.dispatch(fd, gen, ev)
+	}
+	if n == len(p.events) && n < 4096 {
+		p.events = make([]unix.EpollEvent, n*2)
+	}
+	return nil
+}

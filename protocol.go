@@ -1,0 +1,167 @@
+package workerman
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// Protocol is an application protocol carried over a stream or datagram
+// transport. It mirrors Workerman's protocol classes: Input finds the next
+// package, Decode turns it into a message for OnMessage, Encode turns what
+// the application sends into bytes.
+//
+// All three methods run on the event loop. buf and pkg are only valid until
+// the method returns; a Decode result that refers to them is only valid
+// during the OnMessage callback.
+type Protocol interface {
+	// Input reports the length of the first package in buf: 0 when more
+	// bytes are needed, n > 0 for a package of n bytes (which may be more
+	// than len(buf)), or an error, which closes the connection.
+	Input(buf []byte, c *Connection) (int, error)
+	// Decode turns one whole package into the message passed to OnMessage.
+	// An error closes the connection.
+	Decode(pkg []byte, c *Connection) (any, error)
+	// Encode appends the wire form of data to dst and returns the extended
+	// slice. It must not keep dst.
+	Encode(dst []byte, data any, c *Connection) ([]byte, error)
+}
+
+// ConnectionCloser is implemented by protocols that keep per-connection
+// state and need to learn when a connection ends.
+type ConnectionCloser interface {
+	OnConnectionClose(c *Connection)
+}
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]Protocol{
+		"text":  Text,
+		"frame": Frame,
+	}
+)
+
+// RegisterProtocol makes p available as the scheme name of listen and
+// connect addresses, so NewWorker("name://0.0.0.0:1234") uses it. Names are
+// case-insensitive. Registering a name twice replaces the earlier protocol;
+// the transport schemes tcp, udp, unix and ssl cannot be registered.
+func RegisterProtocol(name string, p Protocol) error {
+	key := strings.ToLower(name)
+	switch key {
+	case "", "tcp", "udp", "unix", "ssl", "tls":
+		return fmt.Errorf("workerman: cannot register protocol under reserved name %q", name)
+	}
+	if p == nil {
+		return errors.New("workerman: RegisterProtocol with nil protocol")
+	}
+	registryMu.Lock()
+	registry[key] = p
+	registryMu.Unlock()
+	return nil
+}
+
+// LookupProtocol returns the protocol registered under name.
+func LookupProtocol(name string) (Protocol, bool) {
+	registryMu.RLock()
+	p, ok := registry[strings.ToLower(name)]
+	registryMu.RUnlock()
+	return p, ok
+}
+
+// Text is the built-in text protocol: each package is a line ended by "\n"
+// (a preceding "\r" is dropped), so telnet and nc can talk to it. Messages
+// are strings; Send appends "\n".
+var Text Protocol = textProtocol{}
+
+type textProtocol struct{}
+
+func (textProtocol) Input(buf []byte, c *Connection) (int, error) {
+	i := bytes.IndexByte(buf, '\n')
+	if i < 0 {
+		return 0, nil
+	}
+	return i + 1, nil
+}
+
+func (textProtocol) Decode(pkg []byte, c *Connection) (any, error) {
+	pkg = pkg[:len(pkg)-1]
+	if n := len(pkg); n > 0 && pkg[n-1] == '\r' {
+		pkg = pkg[:n-1]
+	}
+	return string(pkg), nil
+}
+
+func (textProtocol) Encode(dst []byte, data any, c *Connection) ([]byte, error) {
+	dst, err := appendData(dst, data)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, '\n'), nil
+}
+
+// Frame is the built-in frame protocol: a 4-byte big-endian total length
+// (header included) followed by the body. Messages are []byte views valid
+// during OnMessage.
+var Frame Protocol = frameProtocol{}
+
+type frameProtocol struct{}
+
+// ErrFrameLength is returned by Frame.Input for a header shorter than itself.
+var ErrFrameLength = errors.New("workerman: frame length smaller than its 4-byte header")
+
+func (frameProtocol) Input(buf []byte, c *Connection) (int, error) {
+	if len(buf) < 4 {
+		return 0, nil
+	}
+	n := binary.BigEndian.Uint32(buf)
+	if n < 4 {
+		return 0, ErrFrameLength
+	}
+	if uint64(n) > uint64(maxInt) {
+		return 0, ErrPackageTooLarge
+	}
+	return int(n), nil
+}
+
+func (frameProtocol) Decode(pkg []byte, c *Connection) (any, error) {
+	return pkg[4:], nil
+}
+
+func (frameProtocol) Encode(dst []byte, data any, c *Connection) ([]byte, error) {
+	start := len(dst)
+	dst = append(dst, 0, 0, 0, 0)
+	dst, err := appendData(dst, data)
+	if err != nil {
+		return dst[:start], err
+	}
+	n := len(dst) - start
+	if uint64(n) > 0xffffffff {
+		return dst[:start], ErrPackageTooLarge
+	}
+	binary.BigEndian.PutUint32(dst[start:], uint32(n))
+	return dst, nil
+}
+
+const maxInt = int(^uint(0) >> 1)
+
+// appendData appends the bytes of a message given as []byte, string,
+// fmt.Stringer or error.
+func appendData(dst []byte, data any) ([]byte, error) {
+	switch v := data.(type) {
+	case []byte:
+		return append(dst, v...), nil
+	case string:
+		return append(dst, v...), nil
+	case nil:
+		return dst, nil
+	case fmt.Stringer:
+		return append(dst, v.String()...), nil
+	case error:
+		return append(dst, v.Error()...), nil
+	default:
+		return dst, fmt.Errorf("workerman: cannot send %T as raw bytes; give []byte or string, or set a protocol", data)
+	}
+}

@@ -1,0 +1,514 @@
+package workerman
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/workerman-go/workerman/eventloop"
+	"golang.org/x/sys/unix"
+)
+
+// Worker is a listening service of the process, Workerman's Worker class:
+// it accepts connections on one address and runs its callbacks for them.
+//
+// Set the fields before RunAll (or before Listen, for a worker created inside
+// OnWorkerStart). Callbacks run on the process's event loop, one at a time.
+type Worker struct {
+	// ID is the number of this process among the worker's Count processes,
+	// 0 to Count-1. It stays the same when a process is restarted.
+	ID int
+	// Count is the number of processes that serve this worker.
+	Count int
+	// Name names the worker in status output and logs.
+	Name string
+	// Protocol decodes and encodes the worker's connections; set from the
+	// address scheme, and may be set to a registered protocol by hand (for
+	// example for a unix:// worker).
+	Protocol Protocol
+	// Transport is "tcp", "udp", "unix" or "ssl"; set from the address and
+	// changeable before listening ("ssl" needs TLSConfig).
+	Transport string
+	// ReusePort gives each process its own SO_REUSEPORT socket instead of
+	// one shared accept queue.
+	ReusePort bool
+	// Backlog is the listen backlog; 0 means DefaultBacklog.
+	Backlog int
+	// TLSConfig configures the "ssl" transport.
+	TLSConfig *tls.Config
+	// User and Group are the account the worker's processes run as when the
+	// program is started as root.
+	User, Group string
+	// Reloadable false keeps the worker's processes across reload; they only
+	// run OnWorkerReload.
+	Reloadable bool
+	// Connections holds the worker's open client connections of this
+	// process by ID. Read it on the loop only; it is safe to close
+	// connections while ranging over it.
+	Connections map[int]*Connection
+
+	// OnWorkerStart runs when a process of the worker starts, before it
+	// accepts connections. Open per-process resources (database handles,
+	// timers, inner workers) here.
+	OnWorkerStart func(w *Worker)
+	// OnWorkerStop runs when the process stops.
+	OnWorkerStop func(w *Worker)
+	// OnWorkerReload runs when the process receives a reload.
+	OnWorkerReload func(w *Worker)
+	// OnConnect runs when a client connects (for TCP, after the TCP
+	// handshake; UDP has no connections).
+	OnConnect func(c *Connection)
+	// OnMessage receives each message; see Connection.OnMessage.
+	OnMessage func(c *Connection, data any)
+	// OnClose runs once for each connection that ends.
+	OnClose func(c *Connection)
+	// OnBufferFull runs when a connection's send buffer fills.
+	OnBufferFull func(c *Connection)
+	// OnBufferDrain runs when a connection's send buffer has been written.
+	OnBufferDrain func(c *Connection)
+	// OnError reports a connection error with a code and message.
+	OnError func(c *Connection, code int, msg string)
+
+	socketName string
+	ep         endpoint
+	epErr      error
+	fd         int
+	hasFd      bool // fd is a live listening socket
+	inherited  bool // fd came from the parent process
+	accepting  bool
+	acc        *acceptor
+	stopped    bool
+	ln         net.Listener // the TLS listener for Transport "ssl"
+}
+
+var (
+	workersMu     sync.Mutex
+	workers       []*Worker // created before RunAll, in order
+	runAllStarted bool
+	started       []*Worker // listening in this process
+)
+
+// NewWorker creates a worker for an address such as "tcp://0.0.0.0:8686",
+// "text://127.0.0.1:5678", "udp://0.0.0.0:1234", "unix:///run/app.sock",
+// "http://[::]:80", "websocket://:::2000" or a scheme registered with
+// RegisterProtocol. An empty address creates a worker that listens on
+// nothing (for timers or outbound connections).
+//
+// A bad address is reported by Listen or RunAll.
+func NewWorker(address string) *Worker {
+	w := &Worker{
+		Count:       1,
+		Name:        "none",
+		Reloadable:  true,
+		Connections: make(map[int]*Connection),
+		socketName:  address,
+		fd:          -1,
+	}
+	if address != "" {
+		w.ep, w.epErr = parseEndpoint(address)
+		if w.epErr == nil {
+			w.Transport = w.ep.network
+			switch w.ep.scheme {
+			case "tcp", "udp", "unix":
+			default:
+				if p, ok := LookupProtocol(w.ep.scheme); ok {
+					w.Protocol = p
+				} else {
+					w.epErr = fmt.Errorf("workerman: address %q: unknown protocol %q (register it with workerman.RegisterProtocol, or import the package that provides it)", address, w.ep.scheme)
+				}
+			}
+		}
+	}
+	workersMu.Lock()
+	if !runAllStarted {
+		workers = append(workers, w)
+	}
+	workersMu.Unlock()
+	return w
+}
+
+// SocketName returns the address the worker was created with.
+func (w *Worker) SocketName() string { return w.socketName }
+
+// Addr returns the address the worker listens on (with the real port when
+// it was created with port 0), or nil.
+func (w *Worker) Addr() net.Addr {
+	if !w.hasFd {
+		return nil
+	}
+	return socketAddr(w.fd, w.Transport)
+}
+
+// Listen starts listening and accepting on the current process's loop. RunAll
+// calls it for every worker; call it yourself for a worker created inside
+// OnWorkerStart.
+func (w *Worker) Listen() error {
+	if w.epErr != nil {
+		return w.epErr
+	}
+	if w.accepting || w.socketName == "" {
+		return nil
+	}
+	if err := w.openSocket(); err != nil {
+		return err
+	}
+	if err := w.startAccepting(); err != nil {
+		return err
+	}
+	w.stopped = false
+	workersMu.Lock()
+	started = append(started, w)
+	workersMu.Unlock()
+	return nil
+}
+
+func (w *Worker) network() string {
+	switch w.Transport {
+	case "udp":
+		return "udp"
+	case "unix":
+		return "unix"
+	}
+	if w.ep.network == "unix" {
+		return "unix"
+	}
+	return "tcp"
+}
+
+func (w *Worker) openSocket() error {
+	if w.hasFd {
+		return nil
+	}
+	switch w.Transport {
+	case "tcp", "udp", "unix", "ssl":
+	default:
+		return fmt.Errorf("workerman: worker %q: unknown transport %q (tcp, udp, unix or ssl)", w.socketName, w.Transport)
+	}
+	if w.Transport == "ssl" && w.TLSConfig == nil {
+		return fmt.Errorf("workerman: worker %q: transport ssl needs TLSConfig with a certificate", w.socketName)
+	}
+	ep := w.ep
+	ep.network = w.network()
+	fd, err := listenSocket(ep, w.Backlog, w.ReusePort)
+	if err != nil {
+		return err
+	}
+	w.fd, w.hasFd = fd, true
+	return nil
+}
+
+func (w *Worker) startAccepting() error {
+	l := theProc().loop
+	if w.acc == nil {
+		w.acc = &acceptor{w: w}
+	}
+	var err error
+	switch {
+	case w.network() == "udp":
+		err = l.AddHandler(w.fd, eventloop.Readable, udpReceiver{w})
+	case w.inherited && !w.ReusePort:
+		err = l.AddSharedListener(w.fd, w.acc)
+	default:
+		err = l.AddHandler(w.fd, eventloop.Readable, w.acc)
+	}
+	if err != nil {
+		return err
+	}
+	w.accepting = true
+	return nil
+}
+
+// PauseAccept stops accepting new connections; they wait in the kernel's
+// queue (or go to the worker's other processes).
+func (w *Worker) PauseAccept() {
+	if !w.accepting {
+		return
+	}
+	l := theProc().loop
+	if l.Watched(w.fd) {
+		l.RemoveHandler(w.fd)
+	}
+	w.accepting = false
+}
+
+// ResumeAccept undoes PauseAccept.
+func (w *Worker) ResumeAccept() error {
+	if w.accepting || !w.hasFd {
+		return nil
+	}
+	return w.startAccepting()
+}
+
+// Unlisten stops accepting and closes the listening socket.
+func (w *Worker) Unlisten() {
+	w.PauseAccept()
+	if w.hasFd {
+		unix.Close(w.fd)
+		w.fd, w.hasFd = -1, false
+		if w.network() == "unix" && !w.inherited {
+			os.Remove(w.ep.path)
+		}
+	}
+}
+
+// acceptor accepts connections of a stream worker.
+type acceptor struct {
+	w       *Worker
+	backoff int // timer id while accept is paused for lack of descriptors
+}
+
+// acceptBatch bounds how many connections one readiness event accepts, so
+// a flood cannot starve established connections.
+const acceptBatch = 128
+
+func (a *acceptor) HandleEvent(fd int, ev eventloop.Event) {
+	w := a.w
+	for i := 0; i < acceptBatch; i++ {
+		nfd, sa, err := unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		if err != nil {
+			switch err {
+			case unix.EAGAIN:
+				return
+			case unix.EINTR, unix.ECONNABORTED, unix.EPROTO:
+				continue
+			case unix.EMFILE, unix.ENFILE, unix.ENOBUFS, unix.ENOMEM:
+				// Out of descriptors or memory: stop accepting for a moment
+				// and keep serving the connections we have.
+				logger().Error("accept failed; pausing accept for 100ms", "worker", w.Name, "err", os.NewSyscallError("accept4", err))
+				w.PauseAccept()
+				a.backoff = Timer.Once(100*time.Millisecond, func() {
+					a.backoff = 0
+					if w.hasFd && !w.stopped {
+						w.ResumeAccept()
+					}
+				})
+				return
+			default:
+				logger().Error("accept failed", "worker", w.Name, "err", os.NewSyscallError("accept4", err))
+				return
+			}
+		}
+		w.serve(nfd, sa)
+	}
+}
+
+// serve wraps an accepted socket in a Connection.
+func (w *Worker) serve(fd int, sa unix.Sockaddr) {
+	p := theProc()
+	if w.network() == "tcp" {
+		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	}
+	c := w.newConnection(p)
+	c.fd = fd
+	c.transport = w.network()
+	if ua, ok := sa.(*unix.SockaddrUnix); ok {
+		c.unixPath = ua.Name
+		if c.unixPath == "" {
+			c.unixPath = w.ep.path
+		}
+	} else {
+		c.remote = sockaddrToAddrPort(sa)
+	}
+	if w.Transport == "ssl" {
+		w.serveTLS(c)
+		return
+	}
+	c.status = StatusEstablished
+	c.events = eventloop.Readable
+	if err := p.loop.AddHandler(fd, eventloop.Readable, c); err != nil {
+		logger().Error("cannot watch connection", "err", err)
+		unix.Close(fd)
+		return
+	}
+	w.connected(c)
+}
+
+// newConnection returns a connection carrying the worker's settings and
+// callbacks, not yet registered.
+func (w *Worker) newConnection(p *procState) *Connection {
+	p.nextConn++
+	return &Connection{
+		ID:                p.nextConn,
+		Protocol:          w.Protocol,
+		Worker:            w,
+		MaxSendBufferSize: DefaultMaxSendBufferSize,
+		MaxPackageSize:    DefaultMaxPackageSize,
+		OnMessage:         w.OnMessage,
+		OnClose:           w.OnClose,
+		OnBufferFull:      w.OnBufferFull,
+		OnBufferDrain:     w.OnBufferDrain,
+		OnError:           w.OnError,
+		loop:              p.loop,
+		fd:                -1,
+	}
+}
+
+// connected records an established connection and runs the connect hooks.
+func (w *Worker) connected(c *Connection) {
+	p := theProc()
+	w.Connections[c.ID] = c
+	p.stats.Connections++
+	if o, ok := c.Protocol.(ConnectionOpener); ok {
+		o.OnConnectionOpen(c)
+	}
+	if w.OnConnect != nil && c.status == StatusEstablished {
+		w.OnConnect(c)
+	}
+}
+
+// ConnectionOpener is implemented by protocols that act when a connection
+// opens (before OnConnect), such as a client protocol sending its
+// handshake.
+type ConnectionOpener interface {
+	OnConnectionOpen(c *Connection)
+}
+
+// udpReceiver reads the datagrams of a UDP worker.
+type udpReceiver struct{ w *Worker }
+
+func (u udpReceiver) HandleEvent(fd int, ev eventloop.Event) {
+	p := theProc()
+	w := u.w
+	buf := p.loop.ReadBuffer()
+	for i := 0; i < acceptBatch; i++ {
+		n, sa, err := unix.Recvfrom(fd, buf, 0)
+		if err != nil {
+			if err != unix.EAGAIN && err != unix.EINTR {
+				logger().Error("udp receive failed", "worker", w.Name, "err", os.NewSyscallError("recvfrom", err))
+			}
+			return
+		}
+		c := w.newConnection(p)
+		c.ID = 0
+		p.nextConn--
+		c.fd = fd
+		c.transport = "udp"
+		c.status = StatusEstablished
+		c.udpPeer = sa
+		c.remote = sockaddrToAddrPort(sa)
+		w.handleDatagram(c, buf[:n])
+	}
+}
+
+func (w *Worker) handleDatagram(c *Connection, data []byte) {
+	p := theProc()
+	if c.Protocol == nil {
+		p.stats.TotalRequest++
+		if c.OnMessage != nil {
+			c.OnMessage(c, data)
+		}
+		return
+	}
+	for len(data) > 0 {
+		n, err := c.Protocol.Input(data, c)
+		if err != nil || n <= 0 || n > len(data) {
+			// A datagram holds whole packages only.
+			return
+		}
+		msg, err := c.Protocol.Decode(data[:n], c)
+		data = data[n:]
+		if err != nil {
+			continue
+		}
+		p.stats.TotalRequest++
+		if c.OnMessage != nil {
+			c.OnMessage(c, msg)
+		}
+	}
+}
+
+// writeUDP sends one datagram to the connection's peer.
+func (c *Connection) writeUDP(b []byte) SendResult {
+	if err := unix.Sendto(c.fd, b, 0, c.udpPeer); err != nil {
+		procStateFor(c.loop).stats.SendFail++
+		return SendFailed
+	}
+	c.bytesWritten += int64(len(b))
+	return SendOK
+}
+
+// RunAll runs every worker created with NewWorker and blocks until they
+// stop. See the package documentation for the command line it accepts and
+// the processes it starts.
+func RunAll() error {
+	workersMu.Lock()
+	if runAllStarted {
+		workersMu.Unlock()
+		return errors.New("workerman: RunAll called twice")
+	}
+	runAllStarted = true
+	ws := append([]*Worker(nil), workers...)
+	workersMu.Unlock()
+	return runSingle(ws)
+}
+
+// runSingle serves every worker in this one process, in the foreground.
+func runSingle(ws []*Worker) error {
+	for _, w := range ws {
+		if err := w.Listen(); err != nil {
+			for _, o := range ws {
+				o.Unlisten()
+			}
+			return err
+		}
+	}
+	l := theProc().loop
+	stop := func(os.Signal) { StopAll() }
+	l.OnSignal(syscall.SIGINT, stop)
+	l.OnSignal(syscall.SIGTERM, stop)
+	for _, w := range ws {
+		if w.OnWorkerStart != nil {
+			w.OnWorkerStart(w)
+		}
+	}
+	return l.Run()
+}
+
+// StopAll stops every worker of the process: it stops accepting, runs
+// OnWorkerStop, closes the connections, and makes RunAll return. It is safe
+// to call from any goroutine.
+func StopAll() {
+	p := theProc()
+	p.loop.Post(func() {
+		workersMu.Lock()
+		ws := append([]*Worker(nil), started...)
+		all := append([]*Worker(nil), workers...)
+		workersMu.Unlock()
+		for _, w := range all {
+			if !w.accepting && w.socketName == "" {
+				ws = append(ws, w)
+			}
+		}
+		for _, w := range ws {
+			w.stop()
+		}
+		p.loop.DelAllTimers()
+		p.loop.Stop()
+	})
+}
+
+// stop closes the worker's socket and connections and runs OnWorkerStop.
+func (w *Worker) stop() {
+	if w.stopped {
+		return
+	}
+	w.stopped = true
+	w.Unlisten()
+	if w.OnWorkerStop != nil {
+		w.OnWorkerStop(w)
+	}
+	for _, c := range w.Connections {
+		c.destroy()
+	}
+}
+
+// String describes the worker for logs.
+func (w *Worker) String() string {
+	return strings.TrimSpace(fmt.Sprintf("%s %s", w.Name, w.socketName))
+}
