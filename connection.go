@@ -136,11 +136,11 @@ type bridge interface {
 	close()
 }
 
-func (e *connExt) bridged() bool                               { return e.bridge != nil }
+func (e *connExt) bridged() bool                                  { return e.bridge != nil }
 func (e *connExt) bridgeWrite(c *Connection, b []byte) SendResult { return e.bridge.write(c, b) }
-func (e *connExt) bridgePause(on bool)                         { e.bridge.pause(on) }
-func (e *connExt) bridgeCloseAfterFlush(c *Connection)         { e.bridge.closeAfterFlush(c) }
-func (e *connExt) bridgeClose()                                { e.bridge.close() }
+func (e *connExt) bridgePause(on bool)                            { e.bridge.pause(on) }
+func (e *connExt) bridgeCloseAfterFlush(c *Connection)            { e.bridge.closeAfterFlush(c) }
+func (e *connExt) bridgeClose()                                   { e.bridge.close() }
 
 // Status returns the connection's state: StatusConnecting,
 // StatusEstablished, StatusClosing or StatusClosed.
