@@ -486,15 +486,17 @@ func StopAll() {
 			}
 		}
 		for _, w := range ws {
-			w.stop()
+			w.Stop()
 		}
 		p.loop.DelAllTimers()
 		p.loop.Stop()
 	})
 }
 
-// stop closes the worker's socket and connections and runs OnWorkerStop.
-func (w *Worker) stop() {
+// Stop stops this worker in the current process: it closes the listening
+// socket, runs OnWorkerStop and closes the worker's connections. Call it on
+// the loop.
+func (w *Worker) Stop() {
 	if w.stopped {
 		return
 	}

@@ -1,0 +1,5 @@
+package workerman_test
+
+import "io"
+
+var io_ReadFull = io.ReadFull
