@@ -237,6 +237,11 @@ func (c *Connection) Send(data any) SendResult {
 		return SendFailed
 	}
 	buf, err := c.Protocol.Encode(c.scratch(), data, c)
+	if err == ErrCloseAfterSend {
+		r := c.write(buf)
+		c.Close()
+		return r
+	}
 	if err != nil {
 		logger().Error("encode failed", "connection", c.ID, "err", err)
 		return SendFailed

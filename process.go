@@ -18,6 +18,11 @@ var (
 	// ErrNotOnLoop is returned by operations that need the process loop when
 	// it has already finished.
 	ErrNotOnLoop = errors.New("workerman: event loop not running")
+	// ErrCloseAfterSend may be returned by Protocol.Encode together with the
+	// encoded bytes: Send writes them and then closes the connection once
+	// they are flushed (an HTTP response with "Connection: close", a
+	// WebSocket close frame).
+	ErrCloseAfterSend = errors.New("workerman: close after send")
 )
 
 // Stats are the figures of one process that the status command shows.

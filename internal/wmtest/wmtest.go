@@ -3,6 +3,8 @@
 package wmtest
 
 import (
+	"os"
+	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -61,4 +63,21 @@ func Serve(t testing.TB, w *workerman.Worker) string {
 	}
 	t.Cleanup(func() { Do(w.Stop) })
 	return addr
+}
+
+// RequireTool returns the path of an external program a test needs (curl,
+// chromium, node …). When it is missing the test fails if the environment
+// says tools are required (CI or WORKERMAN_REQUIRE_TOOLS set, as the
+// project's test command does) and is skipped otherwise, with the reason.
+func RequireTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") != "" || os.Getenv("WORKERMAN_REQUIRE_TOOLS") != "" {
+		t.Fatalf("%s is required by this test and is not installed (the project's test command installs it)", name)
+	}
+	t.Skipf("%s not installed; run the project's test command to install it", name)
+	return ""
 }
