@@ -533,6 +533,11 @@ func (c *Connection) process(data []byte, inRecv bool) {
 			c.protocolError(err)
 			return
 		}
+		if msg == nil {
+			// The protocol consumed a package that carries no message (a
+			// control frame, a fragment).
+			continue
+		}
 		ps.stats.TotalRequest++
 		c.deferSend = len(data) > 0
 		if c.OnMessage != nil {

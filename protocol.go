@@ -23,7 +23,8 @@ type Protocol interface {
 	// than len(buf)), or an error, which closes the connection.
 	Input(buf []byte, c *Connection) (int, error)
 	// Decode turns one whole package into the message passed to OnMessage.
-	// An error closes the connection.
+	// A nil message delivers nothing (for packages that only the protocol
+	// cares about). An error closes the connection.
 	Decode(pkg []byte, c *Connection) (any, error)
 	// Encode appends the wire form of data to dst and returns the extended
 	// slice. It must not keep dst.
