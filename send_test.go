@@ -69,7 +69,7 @@ func (r *recorder) wait(t *testing.T, e string) {
 func TestSendBufferFullSemantics(t *testing.T) {
 	rec := newRecorder()
 	type result struct {
-		results []workerman.SendResult
+		results                 []workerman.SendResult
 		failsBefore, failsAfter int64
 	}
 	resCh := make(chan result, 1)
