@@ -1,0 +1,203 @@
+package eventloop
+
+import (
+	"os"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func run(t *testing.T) *Loop {
+	t.Helper()
+	l, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go l.Run()
+	t.Cleanup(func() {
+		l.Stop()
+		<-l.Done()
+	})
+	return l
+}
+
+func TestPostOrderAndConcurrency(t *testing.T) {
+	l := run(t)
+	const producers, each = 8, 2000
+	var mu sync.Mutex
+	last := make([]int, producers)
+	bad := 0
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	count := 0
+	for p := 0; p < producers; p++ {
+		wg.Add(1)
+		go func(p int) {
+			defer wg.Done()
+			for i := 1; i <= each; i++ {
+				i := i
+				l.Post(func() {
+					// Runs on the loop only: no lock needed for count.
+					if last[p] != i-1 {
+						mu.Lock()
+						bad++
+						mu.Unlock()
+					}
+					last[p] = i
+					count++
+					if count == producers*each {
+						close(done)
+					}
+				})
+			}
+		}(p)
+	}
+	wg.Wait()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("not every posted task ran")
+	}
+	if bad != 0 {
+		t.Fatalf("%d tasks ran out of order", bad)
+	}
+}
+
+func TestTimersFireInOrder(t *testing.T) {
+	l := run(t)
+	got := make(chan int, 3)
+	for _, d := range []int{30, 10, 20} {
+		d := d
+		l.AddTimer(time.Duration(d)*time.Millisecond, false, func() { got <- d })
+	}
+	for _, want := range []int{10, 20, 30} {
+		if v := <-got; v != want {
+			t.Fatalf("timer %d fired before %d", v, want)
+		}
+	}
+}
+
+// TestRemovedHandlerGetsNoStaleEvent makes two descriptors readable in the
+// same round; whichever handler runs first removes the other, whose event
+// (already collected by epoll_wait) must then be discarded.
+func TestRemovedHandlerGetsNoStaleEvent(t *testing.T) {
+	l := run(t)
+	p1r, p1w, _ := os.Pipe()
+	p2r, p2w, _ := os.Pipe()
+	defer p1r.Close()
+	defer p2r.Close()
+	defer p1w.Close()
+	defer p2w.Close()
+	fds := [2]int{int(p1r.Fd()), int(p2r.Fd())}
+	var ran, removed [2]bool
+	stale := 0
+	ready := make(chan struct{})
+	for i := range fds {
+		i := i
+		other := 1 - i
+		l.Post(func() {
+			l.AddHandler(fds[i], Readable, HandlerFunc(func(fd int, ev Event) {
+				if removed[i] {
+					stale++
+				}
+				ran[i] = true
+				l.RemoveHandler(fd)
+				if !ran[other] && !removed[other] {
+					l.RemoveHandler(fds[other])
+					removed[other] = true
+				}
+			}))
+			if i == 1 {
+				close(ready)
+			}
+		})
+	}
+	<-ready
+	p1w.Write([]byte("x"))
+	p2w.Write([]byte("y"))
+	time.Sleep(50 * time.Millisecond)
+	result := make(chan [3]int)
+	l.Post(func() {
+		n := 0
+		for _, r := range ran {
+			if r {
+				n++
+			}
+		}
+		result <- [3]int{n, stale, 0}
+	})
+	r := <-result
+	if r[1] != 0 {
+		t.Fatalf("a removed handler received %d stale events", r[1])
+	}
+	if r[0] != 1 {
+		t.Fatalf("%d handlers ran, want exactly 1", r[0])
+	}
+}
+
+func TestSignal(t *testing.T) {
+	l := run(t)
+	got := make(chan os.Signal, 1)
+	l.OnSignal(syscall.SIGUSR2, func(s os.Signal) { got <- s })
+	syscall.Kill(os.Getpid(), syscall.SIGUSR2)
+	select {
+	case s := <-got:
+		if s != syscall.SIGUSR2 {
+			t.Fatalf("got %v", s)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("signal handler never ran")
+	}
+	l.OnSignal(syscall.SIGUSR2, nil)
+}
+
+func TestWritableOnlyWhenAsked(t *testing.T) {
+	l := run(t)
+	r, w, _ := os.Pipe()
+	defer r.Close()
+	defer w.Close()
+	fd := int(w.Fd())
+	calls := make(chan Event, 100)
+	l.Post(func() {
+		l.AddHandler(fd, Writable, HandlerFunc(func(fd int, ev Event) {
+			calls <- ev
+			l.ModifyHandler(fd, 0) // drop EPOLLOUT once served
+		}))
+	})
+	select {
+	case ev := <-calls:
+		if ev&Writable == 0 {
+			t.Fatalf("got %v", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("writable never reported")
+	}
+	time.Sleep(30 * time.Millisecond)
+	if len(calls) != 0 {
+		t.Fatal("writable reported again after it was dropped")
+	}
+	l.Post(func() { l.RemoveHandler(fd) })
+}
+
+func TestStopDrainsPostedTasks(t *testing.T) {
+	l, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan struct{})
+	go l.Run()
+	l.Post(func() {
+		l.Stop()
+		l.Post(func() { close(ran) })
+	})
+	<-l.Done()
+	select {
+	case <-ran:
+	default:
+		t.Fatal("task posted before Stop returned was dropped")
+	}
+	if err := l.Run(); err == nil {
+		t.Fatal("second Run succeeded")
+	}
+}
