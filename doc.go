@@ -1,0 +1,54 @@
+// Package workerman is a socket-server framework after PHP's Workerman: a
+// worker listens on an address, speaks a protocol, and runs your callbacks
+// on one event loop per process.
+//
+//	w := workerman.NewWorker("text://0.0.0.0:5678")
+//	w.Count = 4
+//	w.OnMessage = func(c *workerman.Connection, data any) {
+//		c.Send("hello " + data.(string))
+//	}
+//	workerman.RunAll()
+//
+// # Addresses and protocols
+//
+// The scheme of a worker's address names its protocol: tcp (raw bytes),
+// udp, unix (a Unix stream socket), text (lines), frame (4-byte length
+// prefix), and every protocol registered with RegisterProtocol, such as
+// http and websocket from the protocols directory, or your own. IPv6
+// addresses are written in brackets ("tcp://[::1]:8686"); ":::8686" listens
+// on every IPv6 and IPv4 address.
+//
+// A protocol is three methods (Input, Decode, Encode; see Protocol). Input
+// says how long the next package is, and the framework buffers exactly that
+// much, never more than the connection's MaxPackageSize.
+//
+// # One loop per process
+//
+// Every callback of a process (OnConnect, OnMessage, OnClose, timers,
+// signal handlers, outbound connections, descriptors watched through
+// EventLoop) runs on the same goroutine, one at a time. State touched only
+// from callbacks needs no locks. Connection methods must be called on that
+// goroutine; other goroutines hand work to it with Post, and Async runs
+// blocking work on a goroutine and delivers the result back on the loop.
+//
+// A []byte message (from the tcp, udp and frame protocols) is only valid
+// during the OnMessage call that receives it: copy it to keep it. Send
+// copies whatever it has to queue, so sending it back is always safe.
+//
+// # Sending
+//
+// Send has the three outcomes of Workerman's send: SendOK (handed to the
+// kernel), SendQueued (waiting in the connection's send buffer) and
+// SendFailed. The send that makes the buffer reach MaxSendBufferSize is
+// queued and fires OnBufferFull; while the buffer stays full, sends are
+// dropped, OnError receives SendFail and the process's send_fail counter
+// grows. OnBufferDrain fires when the buffer has been written out. Pipe
+// uses these to forward one connection to another without unbounded
+// buffering.
+//
+// # Timers
+//
+// Timer.Add runs a function every interval, Timer.Once runs it once, both
+// with millisecond precision, on the loop. A slow callback delays the
+// others; it never overlaps them.
+package workerman
