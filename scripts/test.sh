@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what the tests need (Debian packages and
+# npm modules for the interoperability tests), checks formatting and vet,
+# runs every test with the race detector, and builds the benchmarks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/ensure-go.sh
+export WORKERMAN_REQUIRE_TOOLS=1
+
+need=()
+for pkg_tool in curl:curl wrk:wrk; do
+	tool=${pkg_tool#*:}
+	command -v "$tool" >/dev/null 2>&1 || need+=("${pkg_tool%%:*}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+	echo "== installing ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+echo "== go vet"
+go vet ./...
+(cd bench && go vet ./...)
+echo "== go test -race"
+go test -race -count=1 -timeout 30m ./...
+echo "== benchmarks build"
+(cd bench && go build ./...)
