@@ -1,0 +1,172 @@
+package http
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/textproto"
+	"net/url"
+	"os"
+	"strconv"
+)
+
+// UploadedFile is one file of a multipart/form-data body, an element of
+// Workerman's $request->file().
+type UploadedFile struct {
+	// Field is the form field name.
+	Field string
+	// Name is the file name the client gave (without directories).
+	Name string
+	// Size is the size of the file in bytes.
+	Size int64
+	// ContentType is the type the client declared.
+	ContentType string
+	// Header holds the part's MIME header.
+	Header textproto.MIMEHeader
+
+	fh *multipart.FileHeader
+}
+
+// Open opens the file's content for reading.
+func (f *UploadedFile) Open() (multipart.File, error) { return f.fh.Open() }
+
+// Data returns the file's content.
+func (f *UploadedFile) Data() ([]byte, error) {
+	r, err := f.fh.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+// SaveTo writes the file's content to path (created with mode 0644). Call
+// it before the response is sent: temporary files go with the request.
+func (f *UploadedFile) SaveTo(path string) error {
+	r, err := f.fh.Open()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, r); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// parseBody parses a urlencoded, multipart or JSON body once.
+func (r *Request) parseBody() error {
+	if r.parsed {
+		return r.formErr
+	}
+	r.parsed = true
+	r.post = url.Values{}
+	if r.bodySize == 0 {
+		return nil
+	}
+	ct, params, _ := mime.ParseMediaType(r.Header("Content-Type"))
+	switch {
+	case ct == "application/x-www-form-urlencoded":
+		v, err := url.ParseQuery(string(r.RawBody()))
+		r.post = v
+		r.formErr = err
+	case ct == "multipart/form-data":
+		b := params["boundary"]
+		if b == "" {
+			r.formErr = errors.New("http: multipart body without boundary")
+			break
+		}
+		mr := multipart.NewReader(r.BodyReader(), b)
+		form, err := mr.ReadForm(r.st.p.uploadMemoryLimit())
+		if err != nil {
+			r.formErr = err
+			break
+		}
+		r.form = form
+		for k, vs := range form.Value {
+			r.post[k] = vs
+		}
+		r.files = make(map[string][]*UploadedFile, len(form.File))
+		for k, fhs := range form.File {
+			for _, fh := range fhs {
+				r.files[k] = append(r.files[k], &UploadedFile{
+					Field: k, Name: fh.Filename, Size: fh.Size,
+					ContentType: fh.Header.Get("Content-Type"), Header: fh.Header, fh: fh,
+				})
+			}
+		}
+	case ct == "application/json" || (len(ct) > 5 && ct[len(ct)-5:] == "+json"):
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(r.RawBody(), &m); err != nil {
+			// Not an object: still readable with JSON.
+			break
+		}
+		for k, raw := range m {
+			r.post[k] = []string{jsonScalar(raw)}
+		}
+	}
+	return r.formErr
+}
+
+// jsonScalar renders a JSON value as a form value: strings unquoted, other
+// values as their JSON text.
+func jsonScalar(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		if s, err := strconv.Unquote(string(raw)); err == nil {
+			return s
+		}
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	}
+	return string(raw)
+}
+
+// PostForm returns the body's fields: urlencoded and multipart forms, and
+// the top-level members of a JSON object (strings as they are, other
+// values as JSON text). Workerman's $request->post().
+func (r *Request) PostForm() (map[string][]string, error) {
+	err := r.parseBody()
+	return r.post, err
+}
+
+// Post returns the first body field called name, or "".
+func (r *Request) Post(name string) string {
+	r.parseBody()
+	if vs := r.post[name]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
+}
+
+// JSON decodes a JSON body into v.
+func (r *Request) JSON(v any) error {
+	rd := r.BodyReader()
+	defer rd.Close()
+	return json.NewDecoder(rd).Decode(v)
+}
+
+// File returns the first file uploaded under the field name, or nil.
+func (r *Request) File(name string) *UploadedFile {
+	r.parseBody()
+	if fs := r.files[name]; len(fs) > 0 {
+		return fs[0]
+	}
+	return nil
+}
+
+// Files returns every uploaded file by field name.
+func (r *Request) Files() map[string][]*UploadedFile {
+	r.parseBody()
+	return r.files
+}
