@@ -1,0 +1,48 @@
+// Command gnet is the TCP echo server of the echo benchmark built on gnet
+// v2 with a single event loop (WithMulticore(false)).
+//
+//	gnet -addr 127.0.0.1:9002
+//
+// It prints "READY <addr>" once it listens and its allocation counters on
+// SIGUSR1 (see package procstat).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/panjf2000/gnet/v2/pkg/logging"
+	"github.com/workerman-go/workerman/bench/loadgen/procstat"
+)
+
+type echo struct {
+	gnet.BuiltinEventEngine
+	addr string
+}
+
+func (e *echo) OnBoot(gnet.Engine) gnet.Action {
+	procstat.Announce(e.addr)
+	return gnet.None
+}
+
+func (e *echo) OnTraffic(c gnet.Conn) gnet.Action {
+	buf, _ := c.Next(-1)
+	c.Write(buf)
+	return gnet.None
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:9002", "address to listen on (a fixed port: gnet does not tell the port it chose)")
+	flag.Parse()
+	procstat.ServeStats()
+	err := gnet.Run(&echo{addr: *addr}, "tcp://"+*addr,
+		gnet.WithMulticore(false),
+		gnet.WithNumEventLoop(1),
+		gnet.WithLogLevel(logging.ErrorLevel))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gnet:", err)
+		os.Exit(1)
+	}
+}
