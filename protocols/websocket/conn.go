@@ -82,10 +82,10 @@ type state struct {
 
 // handshake holds what a connection needs only until it is open.
 type handshake struct {
-	pending   []byte                                   // frames sent before the handshake finished
+	pending   []byte                                     // frames sent before the handshake finished
 	onConnect func(*workerman.Connection, *http.Request) // per-connection hook (server)
-	header    http.Header                              // extra response headers (server)
-	accept    string                                   // expected Sec-WebSocket-Accept (client)
+	header    http.Header                                // extra response headers (server)
+	accept    string                                     // expected Sec-WebSocket-Accept (client)
 	inHook    bool
 }
 

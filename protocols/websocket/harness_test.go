@@ -42,12 +42,12 @@ func (f frame) String() string {
 // side of the implementation under test. It writes any frame, valid or
 // not, and reads frames back.
 type peer struct {
-	t      testing.TB
-	conn   net.Conn
-	br     *bufio.Reader
-	client bool // the peer is the client: it masks and expects unmasked frames
+	t       testing.TB
+	conn    net.Conn
+	br      *bufio.Reader
+	client  bool // the peer is the client: it masks and expects unmasked frames
 	lenient bool // ignore write errors: the other side may already have failed the connection
-	events chan event
+	events  chan event
 }
 
 // event is something the implementation under test reported.
