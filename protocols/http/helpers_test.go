@@ -83,3 +83,10 @@ func expectClosed(t *testing.T, c net.Conn, within time.Duration) {
 func client() *nethttp.Client {
 	return &nethttp.Client{Timeout: 15 * time.Second, Transport: &nethttp.Transport{MaxIdleConnsPerHost: 4}}
 }
+
+func serveWorker(t *testing.T, w *workerman.Worker) string {
+	t.Helper()
+	return wmtest.Serve(t, w)
+}
+
+func wmDo(f func()) { wmtest.Do(f) }
