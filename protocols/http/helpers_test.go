@@ -90,3 +90,13 @@ func serveWorker(t *testing.T, w *workerman.Worker) string {
 }
 
 func wmDo(f func()) { wmtest.Do(f) }
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
