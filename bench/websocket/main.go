@@ -1,0 +1,329 @@
+// Command wsbench compares the WebSocket server of workerman with
+// gorilla/websocket and lxzan/gws: echo ping-pong, broadcast fan-out, and
+// memory per idle connection. Each server runs in its own process; see
+// README.md for the commands.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	gorilla "github.com/gorilla/websocket"
+)
+
+var impls = []string{"workerman", "gorilla", "gws"}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	switch os.Args[1] {
+	case "server":
+		serve(os.Args[2])
+	case "hold":
+		n, _ := strconv.Atoi(os.Args[3])
+		hold(os.Args[2], n)
+	case "run":
+		fs := flag.NewFlagSet("run", flag.ExitOnError)
+		rounds := fs.Int("rounds", 5, "rounds; the order of the servers rotates each round")
+		conns := fs.Int("conns", 50, "echo: concurrent connections")
+		msgs := fs.Int("msgs", 2000, "echo: round trips per connection")
+		size := fs.Int("size", 64, "message size in bytes")
+		subs := fs.Int("subs", 500, "broadcast: subscribers")
+		pubs := fs.Int("pubs", 100, "broadcast: messages published")
+		fs.Parse(os.Args[2:])
+		run(*rounds, *conns, *msgs, *size, *subs, *pubs)
+	case "idle":
+		fs := flag.NewFlagSet("idle", flag.ExitOnError)
+		n := fs.Int("conns", 10000, "idle connections")
+		procs := fs.Int("procs", 4, "client processes")
+		fs.Parse(os.Args[2:])
+		idle(*n, *procs)
+	default:
+		usage()
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: wsbench run [-rounds 5 -conns 50 -msgs 2000 -size 64 -subs 500 -pubs 100] | idle [-conns 10000 -procs 4]")
+	os.Exit(2)
+}
+
+// server is a server process under test.
+type server struct {
+	cmd  *exec.Cmd
+	in   *os.File
+	out  *bufio.Reader
+	addr string
+}
+
+func startServer(impl string) *server {
+	cmd := exec.Command(os.Args[0], "server", impl)
+	inR, inW, _ := os.Pipe()
+	cmd.Stdin = inR
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		panic(err)
+	}
+	inR.Close()
+	s := &server{cmd: cmd, in: inW, out: bufio.NewReader(stdout)}
+	line, err := s.out.ReadString('\n')
+	if err != nil {
+		panic("server " + impl + " did not start")
+	}
+	s.addr = strings.TrimSpace(line)
+	return s
+}
+
+type stats struct {
+	conns, mallocs, heap int64
+	rss                  int64 // bytes
+	syscalls             int64 // read+write system calls
+}
+
+func (s *server) stats(gc bool) stats {
+	cmd := "stats\n"
+	if gc {
+		cmd = "gcstats\n"
+	}
+	s.in.WriteString(cmd)
+	line, _ := s.out.ReadString('\n')
+	var st stats
+	fmt.Sscan(line, &st.conns, &st.mallocs, &st.heap)
+	pid := s.cmd.Process.Pid
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "VmRSS:") {
+				kb, _ := strconv.ParseInt(strings.Fields(l)[1], 10, 64)
+				st.rss = kb << 10
+			}
+		}
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid)); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			f := strings.Fields(l)
+			if len(f) == 2 && (f[0] == "syscr:" || f[0] == "syscw:") {
+				n, _ := strconv.ParseInt(f[1], 10, 64)
+				st.syscalls += n
+			}
+		}
+	}
+	return st
+}
+
+func (s *server) stop() {
+	s.in.Close()
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+}
+
+func dial(addr string) *gorilla.Conn {
+	d := gorilla.Dialer{ReadBufferSize: 1024, WriteBufferSize: 1024, HandshakeTimeout: 10 * time.Second}
+	for try := 0; ; try++ {
+		c, _, err := d.Dial("ws://"+addr+"/", nil)
+		if err == nil {
+			return c
+		}
+		if try == 20 {
+			panic(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// echo runs conns connections doing msgs round trips each.
+func echo(addr string, conns, msgs, size int) time.Duration {
+	cs := make([]*gorilla.Conn, conns)
+	for i := range cs {
+		cs[i] = dial(addr)
+	}
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = 'e'
+	}
+	var wg sync.WaitGroup
+	start := time.Now()
+	for _, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.SetReadDeadline(time.Now().Add(time.Minute))
+			for range msgs {
+				if err := c.WriteMessage(gorilla.BinaryMessage, payload); err != nil {
+					panic(err)
+				}
+				if _, _, err := c.ReadMessage(); err != nil {
+					panic(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	d := time.Since(start)
+	for _, c := range cs {
+		c.Close()
+	}
+	return d
+}
+
+// broadcast connects subs subscribers, publishes pubs messages and waits
+// until every subscriber has received all of them.
+func broadcast(addr string, subs, pubs, size int) time.Duration {
+	cs := make([]*gorilla.Conn, subs)
+	for i := range cs {
+		cs[i] = dial(addr)
+	}
+	pub := dial(addr)
+	payload := make([]byte, size)
+	payload[0] = 'B'
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.SetReadDeadline(time.Now().Add(time.Minute))
+			for range pubs {
+				if _, _, err := c.ReadMessage(); err != nil {
+					panic(err)
+				}
+			}
+		}()
+	}
+	go func() {
+		for {
+			if _, _, err := pub.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	for range pubs {
+		pub.WriteMessage(gorilla.BinaryMessage, payload)
+	}
+	wg.Wait()
+	d := time.Since(start)
+	pub.Close()
+	for _, c := range cs {
+		c.Close()
+	}
+	return d
+}
+
+type result struct {
+	rate         float64 // messages per second
+	allocs, sysc float64 // per message
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func run(rounds, conns, msgs, size, subs, pubs int) {
+	fmt.Printf("echo: %d connections x %d round trips of %d bytes; broadcast: %d subscribers x %d messages of %d bytes; %d rounds\n",
+		conns, msgs, size, subs, pubs, size, rounds)
+	res := map[string]map[string][]result{"echo": {}, "broadcast": {}}
+	for r := range rounds {
+		order := append(slices.Clone(impls[r%len(impls):]), impls[:r%len(impls)]...)
+		for _, impl := range order {
+			s := startServer(impl)
+			before := s.stats(false)
+			d := echo(s.addr, conns, msgs, size)
+			after := s.stats(false)
+			n := float64(conns * msgs)
+			res["echo"][impl] = append(res["echo"][impl], result{n / d.Seconds(), float64(after.mallocs-before.mallocs) / n, float64(after.syscalls-before.syscalls) / n})
+			before = s.stats(false)
+			d = broadcast(s.addr, subs, pubs, size)
+			after = s.stats(false)
+			n = float64(subs+1) * float64(pubs)
+			res["broadcast"][impl] = append(res["broadcast"][impl], result{n / d.Seconds(), float64(after.mallocs-before.mallocs) / n, float64(after.syscalls-before.syscalls) / n})
+			s.stop()
+		}
+		fmt.Printf("round %d done\n", r+1)
+	}
+	for _, test := range []string{"echo", "broadcast"} {
+		fmt.Printf("\n%s (messages delivered per second; server allocations and read/write syscalls per message)\n", test)
+		fmt.Printf("%-10s %14s %12s %12s %24s\n", "server", "median msg/s", "allocs/msg", "syscalls/msg", "median ratio workerman/x")
+		for _, impl := range impls {
+			rs := res[test][impl]
+			var rates, allocs, sysc, ratio []float64
+			for i, x := range rs {
+				rates = append(rates, x.rate)
+				allocs = append(allocs, x.allocs)
+				sysc = append(sysc, x.sysc)
+				ratio = append(ratio, res[test]["workerman"][i].rate/x.rate)
+			}
+			fmt.Printf("%-10s %14.0f %12.2f %12.2f %24.2f\n", impl, median(rates), median(allocs), median(sysc), median(ratio))
+		}
+	}
+}
+
+// hold keeps n idle connections to addr open until stdin closes.
+func hold(addr string, n int) {
+	cs := make([]*gorilla.Conn, 0, n)
+	for range n {
+		cs = append(cs, dial(addr))
+	}
+	fmt.Println("ready")
+	bufio.NewReader(os.Stdin).ReadString('\n')
+	for _, c := range cs {
+		c.Close()
+	}
+}
+
+func idle(n, procs int) {
+	fmt.Printf("memory of the server per idle connection, %d connections from %d client processes\n", n, procs)
+	fmt.Printf("%-10s %16s %16s\n", "server", "RSS bytes/conn", "heap bytes/conn")
+	for _, impl := range impls {
+		s := startServer(impl)
+		time.Sleep(200 * time.Millisecond)
+		before := s.stats(true)
+		var holders []*exec.Cmd
+		var stdins []*os.File
+		for p := range procs {
+			k := n / procs
+			if p == procs-1 {
+				k = n - k*(procs-1)
+			}
+			cmd := exec.Command(os.Args[0], "hold", s.addr, strconv.Itoa(k))
+			inR, inW, _ := os.Pipe()
+			cmd.Stdin = inR
+			out, _ := cmd.StdoutPipe()
+			cmd.Stderr = os.Stderr
+			if err := cmd.Start(); err != nil {
+				panic(err)
+			}
+			inR.Close()
+			holders = append(holders, cmd)
+			stdins = append(stdins, inW)
+			bufio.NewReader(out).ReadString('\n')
+		}
+		var after stats
+		for range 100 {
+			after = s.stats(true)
+			if after.conns >= int64(n) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(500 * time.Millisecond)
+		after = s.stats(true)
+		fmt.Printf("%-10s %16.0f %16.0f   (connections seen: %d)\n", impl,
+			float64(after.rss-before.rss)/float64(n), float64(after.heap-before.heap)/float64(n), after.conns)
+		for i, h := range holders {
+			stdins[i].Close()
+			h.Wait()
+		}
+		s.stop()
+	}
+}
