@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"sync"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -493,11 +494,14 @@ func (e *engine) appendFrames(dst []byte, st *state, op Opcode, payload []byte, 
 		if st.flags&flagHuffmanOnly != 0 {
 			level = flate.HuffmanOnly
 		}
-		start := len(dst)
-		dst = compress(dst, payload, level)
-		// Move the compressed bytes out of the way of the headers.
-		payload = append([]byte(nil), dst[start:]...)
-		dst = dst[:start]
+		scratch := scratchPool.Get().(*[]byte)
+		defer func() {
+			if cap(*scratch) <= 1<<20 {
+				scratchPool.Put(scratch)
+			}
+		}()
+		*scratch = compress((*scratch)[:0], payload, level)
+		payload = *scratch
 		b0 |= bitRsv1
 	}
 	if fin {
@@ -524,6 +528,10 @@ func (e *engine) appendFrames(dst []byte, st *state, op Opcode, payload []byte, 
 	}
 	return dst
 }
+
+// scratchPool holds buffers for compressed payloads on their way into a
+// frame.
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 func maskKey(client bool) uint32 {
 	if !client {

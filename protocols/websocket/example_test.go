@@ -66,7 +66,7 @@ func ExampleSetType() {
 		websocket.SetType(connection, websocket.BinaryTypeArrayBuffer)
 	}
 	worker.OnMessage = func(connection *workerman.Connection, data any) {
-		connection.Send([]byte{0x89, 'P', 'N', 'G'})  // binary frame
+		connection.Send([]byte{0x89, 'P', 'N', 'G'})    // binary frame
 		connection.Send(websocket.Text("a text frame")) // text, whatever the type
 		if websocket.MessageType(connection) == websocket.OpText {
 			fmt.Println("received text:", data.(string))

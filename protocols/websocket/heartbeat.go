@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"errors"
 	"slices"
 	"time"
 
@@ -53,7 +54,11 @@ func (e *engine) sweep() {
 		switch {
 		case st.flags&flagOpen == 0:
 			if e.handshakeTime > 0 && silent >= e.handshakeTime {
-				c.Destroy()
+				if e.client {
+					st.handshakeFailed(c, errors.New("no answer within "+e.handshakeTime.String()))
+				} else {
+					c.Destroy()
+				}
 			}
 		case e.idleTimeout > 0 && silent >= e.idleTimeout:
 			st.fail(c, CloseGoingAway, "idle timeout")

@@ -87,10 +87,14 @@ type Server struct {
 	eng *engine
 }
 
-// DefaultServer is the protocol registered as "websocket".
+// DefaultServer is the protocol registered as "websocket", used by workers
+// created with a websocket:// address. Leave it unchanged: give a worker
+// its own Server for other settings.
 var DefaultServer = &Server{}
 
-// DefaultClient is the protocol registered as "ws".
+// DefaultClient is the protocol registered as "ws", used by outbound
+// ws:// connections. Leave it unchanged: set a connection's Protocol to its
+// own Client for other settings.
 var DefaultClient = &Client{}
 
 func init() {
