@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -433,10 +434,69 @@ func (c *Connection) writeUDP(b []byte) SendResult {
 	return SendOK
 }
 
-// RunAll runs every worker created with NewWorker and blocks until they
-// stop. See the package documentation for the command line it accepts and
-// the processes it starts.
+// RunAll runs the program: it reads the command from os.Args (as in
+// Workerman: `./app start -d`) and carries it out. Commands:
+//
+//	start           start in the foreground (debug mode): output goes to
+//	                the terminal, Ctrl-C or closing the terminal stops all
+//	start -d        start as a daemon that survives the terminal; output
+//	                goes to StdoutFile (or is discarded)
+//	stop [-g]       stop; -g lets connections finish first (at most
+//	                GracefulStopTimeout)
+//	restart [-d] [-g]
+//	                stop, then start
+//	reload [-g]     replace the worker processes one at a time by new ones
+//	                running the binary now on disk: reload deploys new code
+//	status [-d] [--json]
+//	                show the processes and their figures; -d refreshes
+//	                every second; --json prints JSON (see StatusReport)
+//	connections [--json]
+//	                list every client connection (see ConnectionInfo)
+//
+// The exit status is ExitOK, ExitFailure, ExitUsage or ExitNotRunning.
+// Programs with flags of their own pass the remaining arguments to
+// RunAllArgs instead.
+//
+// start makes the launching process the master. The master opens the
+// listening sockets and starts Count processes per worker by executing the
+// program's own binary again; each inherits its worker's socket, so all
+// processes of a worker share one accept queue (ReusePort instead gives
+// each its own SO_REUSEPORT socket). A worker process runs main again,
+// creates the same workers in the same order, and its RunAll serves only
+// its own worker, as Worker.ID 0 to Count-1, an ID it keeps when it is
+// restarted or reloaded. So:
+//
+//   - code before RunAll runs in every process: the master, each worker
+//     process, and each command such as status. Keep it to creating
+//     workers and setting fields.
+//   - per-process resources (database handles, timers, outbound
+//     connections, inner workers) belong in OnWorkerStart.
+//   - the workers must be created the same way in every run: a worker
+//     process checks that its worker has the name and address the master
+//     expects. Changing the list of workers needs restart, not reload.
+//
+// The master restarts a process that dies (logging WORKER EXIT
+// UNEXPECTED with its exit status to LogFile), kills a process that does
+// not stop within the stop timeout, and starts processes as User and
+// Group when run as root. A reload starts each new process before the old
+// one stops accepting, so capacity never dips and no queued connection is
+// lost; a new process that fails to start aborts the reload and the old
+// ones keep serving. Workers with Reloadable false keep their processes
+// and only run OnWorkerReload.
+//
+// In a worker process RunAll does not return: the process exits when it
+// has stopped. Commands exit the process with their status. The master
+// returns nil from RunAll once everything has stopped, so code after
+// RunAll runs once, in the master, at the end.
 func RunAll() error {
+	return RunAllArgs(os.Args[1:])
+}
+
+// RunAllArgs is RunAll with the command given explicitly, for programs that
+// parse flags of their own: workerman.RunAllArgs(flag.Args()). Worker
+// processes are started with the program's full original arguments, so
+// they parse the same flags.
+func RunAllArgs(args []string) error {
 	workersMu.Lock()
 	if runAllStarted {
 		workersMu.Unlock()
@@ -445,7 +505,31 @@ func RunAll() error {
 	runAllStarted = true
 	ws := append([]*Worker(nil), workers...)
 	workersMu.Unlock()
-	return runSingle(ws)
+	if env := os.Getenv(envChild); env != "" {
+		runChild(env, ws)
+		return nil
+	}
+	if os.Getenv(envDaemon) != "" {
+		os.Exit(runDaemonMaster(ws))
+	}
+	cmd, err := parseArgs(args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%v\n"+usageText, err, filepath.Base(os.Args[0]))
+		os.Exit(ExitUsage)
+	}
+	if SingleProcess {
+		if cmd.name != "start" || cmd.daemon {
+			fmt.Fprintln(os.Stderr, "workerman: SingleProcess runs only `start`, in the foreground")
+			os.Exit(ExitUsage)
+		}
+		return runSingle(ws)
+	}
+	code := runCLI(cmd, ws)
+	if code == ExitOK && (cmd.name == "start" || cmd.name == "restart") && !(cmd.daemon || Daemonize) {
+		return nil
+	}
+	os.Exit(code)
+	return nil
 }
 
 // runSingle serves every worker in this one process, in the foreground.
@@ -470,12 +554,19 @@ func runSingle(ws []*Worker) error {
 	return l.Run()
 }
 
-// StopAll stops every worker of the process: it stops accepting, runs
-// OnWorkerStop, closes the connections, and makes RunAll return. It is safe
-// to call from any goroutine.
+// StopAll stops the calling process, Workerman's Worker::stopAll: its
+// workers stop accepting, run OnWorkerStop and close their connections.
+// In a worker process started by the master the process then exits, and
+// the master starts a fresh one in its place (useful to bound memory
+// growth, like php-fpm's max_requests); elsewhere StopAll makes RunAll (or
+// the loop's Run) return. It is safe to call from any goroutine.
 func StopAll() {
 	p := theProc()
 	p.loop.Post(func() {
+		if cp := theChild; cp != nil {
+			cp.stop(true, StopTimeout, false)
+			return
+		}
 		workersMu.Lock()
 		ws := append([]*Worker(nil), started...)
 		all := append([]*Worker(nil), workers...)

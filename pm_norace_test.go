@@ -1,0 +1,5 @@
+//go:build !race
+
+package workerman_test
+
+const pmRaceBuild = false

@@ -1,0 +1,121 @@
+// Command svc is the program the process-manager tests build and drive
+// through its command line. It is configured by environment variables so
+// that every test can run its own copy side by side:
+//
+//	SVC_PIDFILE, SVC_LOGFILE, SVC_STDOUT   workerman.PidFile, LogFile, StdoutFile
+//	SVC_ADDR                               the main worker's address
+//	SVC_COUNT                              its Count
+//	SVC_REUSEPORT=1                        its ReusePort
+//	SVC_USER                               its User
+//	SVC_KEEP_ADDR                          address of a second worker with Reloadable false
+//	SVC_FAIL=1                             OnWorkerStart panics (start failure)
+//	SVC_STOP_MS, SVC_GRACE_MS              StopTimeout, GracefulStopTimeout
+//
+// The main worker speaks the text protocol:
+//
+//	ping          -> "pong <greeting> <version> <pid> <id>"
+//	sleep <ms>    -> "slept <pid>" after ms, from a timer
+//	block <ms>    -> blocks the process's loop for ms, then "blocked"
+//	whoami        -> "uid <uid>"
+//	reloads       -> "reloads <n>", how often OnWorkerReload ran here
+//	stopall       -> calls workerman.StopAll
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/workerman-go/workerman"
+)
+
+// version is set with -ldflags "-X main.version=..." to tell builds apart;
+// a build with -X main.broken=1 fails in OnWorkerStart.
+var (
+	version = "v1"
+	broken  = ""
+)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func main() {
+	greeting := flag.String("greeting", "hello", "word included in ping replies")
+	flag.Parse()
+
+	workerman.PidFile = os.Getenv("SVC_PIDFILE")
+	workerman.LogFile = os.Getenv("SVC_LOGFILE")
+	workerman.StdoutFile = os.Getenv("SVC_STDOUT")
+	if ms := envInt("SVC_STOP_MS", 0); ms > 0 {
+		workerman.StopTimeout = time.Duration(ms) * time.Millisecond
+	}
+	if ms := envInt("SVC_GRACE_MS", 0); ms > 0 {
+		workerman.GracefulStopTimeout = time.Duration(ms) * time.Millisecond
+	}
+
+	reloads := 0
+	w := workerman.NewWorker(os.Getenv("SVC_ADDR"))
+	w.Name = "svc"
+	w.Count = envInt("SVC_COUNT", 2)
+	w.ReusePort = os.Getenv("SVC_REUSEPORT") == "1"
+	w.User = os.Getenv("SVC_USER")
+	w.OnWorkerStart = func(w *workerman.Worker) {
+		if os.Getenv("SVC_FAIL") == "1" || broken != "" {
+			panic("svc: failing on purpose")
+		}
+		fmt.Printf("svc %s started: id %d pid %d\n", version, w.ID, os.Getpid())
+	}
+	w.OnWorkerReload = func(w *workerman.Worker) { reloads++ }
+	w.OnMessage = func(c *workerman.Connection, data any) {
+		f := strings.Fields(data.(string))
+		if len(f) == 0 {
+			c.Send("empty")
+			return
+		}
+		switch f[0] {
+		case "ping":
+			c.Send(fmt.Sprintf("pong %s %s %d %d", *greeting, version, os.Getpid(), w.ID))
+		case "sleep":
+			ms, _ := strconv.Atoi(f[1])
+			workerman.Timer.Once(time.Duration(ms)*time.Millisecond, func() {
+				c.Send(fmt.Sprintf("slept %d", os.Getpid()))
+			})
+		case "block":
+			ms, _ := strconv.Atoi(f[1])
+			time.Sleep(time.Duration(ms) * time.Millisecond)
+			c.Send("blocked")
+		case "whoami":
+			c.Send(fmt.Sprintf("uid %d", os.Getuid()))
+		case "reloads":
+			c.Send(fmt.Sprintf("reloads %d", reloads))
+		case "stopall":
+			workerman.StopAll()
+		default:
+			c.Send("unknown " + f[0])
+		}
+	}
+
+	if addr := os.Getenv("SVC_KEEP_ADDR"); addr != "" {
+		keepReloads := 0
+		k := workerman.NewWorker(addr)
+		k.Name = "keeper"
+		k.Count = 1
+		k.Reloadable = false
+		k.OnWorkerReload = func(*workerman.Worker) { keepReloads++ }
+		k.OnMessage = func(c *workerman.Connection, data any) {
+			c.Send(fmt.Sprintf("keeper %d reloads %d", os.Getpid(), keepReloads))
+		}
+	}
+
+	if err := workerman.RunAllArgs(flag.Args()); err != nil {
+		log.Fatal(err)
+	}
+}
