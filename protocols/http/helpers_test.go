@@ -100,3 +100,12 @@ func freePort(t *testing.T) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+func wmDoB(f func()) { wmtest.Do(f) }
+
+// loopInt reads an int that callbacks write, on the loop.
+func loopInt(p *int) int {
+	var v int
+	wmtest.Do(func() { v = *p })
+	return v
+}

@@ -149,7 +149,7 @@ func TestLargeBodyStreamsToFile(t *testing.T) {
 	}
 	addr := serveWorker(t, w)
 	for _, chunked := range []bool{false, true} {
-		maxRecv = 0
+		wmDo(func() { maxRecv = 0 })
 		var body io.Reader = bytes.NewReader(bytes.Repeat([]byte("q"), size))
 		if chunked {
 			body = io.MultiReader(body) // unknown length: net/http sends it chunked

@@ -1,0 +1,313 @@
+// Command httpbench compares the Workerman HTTP protocol with net/http,
+// fasthttp and a gnet server that answers every request with a canned
+// response (the floor: no parsing at all). Each server runs in its own
+// process with GOMAXPROCS=1 pinned to one core; wrk runs on the other.
+//
+//	go run ./http -rounds 5 -duration 3s
+//
+// Scenarios: hello world over keep-alive connections, and the same with 16
+// pipelined requests per write. Rounds alternate the order of the servers
+// and the tables give the median requests per second, the median of the
+// per-round ratios, heap allocations per request (runtime.MemStats of the
+// server process) and, with -strace, system calls per request.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+var (
+	serveImpl = flag.String("serve", "", "run one server: workerman, nethttp, fasthttp or gnet")
+	addrFlag  = flag.String("addr", "127.0.0.1:0", "listen address for -serve")
+	rounds    = flag.Int("rounds", 5, "rounds of every server and scenario")
+	duration  = flag.Duration("duration", 3*time.Second, "wrk duration per run")
+	conns     = flag.Int("c", 64, "wrk connections")
+	depth     = flag.Int("pipeline", 16, "requests per write in the pipelined scenario")
+	doStrace  = flag.Bool("strace", false, "count system calls per request with strace -c (one extra run per server)")
+	implsFlag = flag.String("impls", "workerman,fasthttp,nethttp,gnet", "servers to compare")
+	serverCPU = flag.String("server-cpu", "0", "taskset CPU list for servers")
+	wrkCPU    = flag.String("wrk-cpu", "1", "taskset CPU list for wrk")
+)
+
+// stats is what a server process reports when it stops.
+type stats struct {
+	Mallocs  uint64 `json:"mallocs"`
+	Requests uint64 `json:"requests"`
+}
+
+const body = "Hello, World!"
+
+func main() {
+	flag.Parse()
+	if *serveImpl != "" {
+		runtime.GOMAXPROCS(1)
+		serve(*serveImpl, *addrFlag)
+		return
+	}
+	drive()
+}
+
+// serve runs one server until SIGTERM, then prints its stats.
+func serve(impl, addr string) {
+	var requests func() uint64
+	var start func(ln net.Listener) error
+	switch impl {
+	case "workerman":
+		requests, start = workermanServer(addr)
+	case "nethttp":
+		requests, start = netHTTPServer()
+	case "fasthttp":
+		requests, start = fastHTTPServer()
+	case "gnet":
+		requests, start = gnetServer(addr)
+	default:
+		log.Fatalf("unknown server %q", impl)
+	}
+	var ln net.Listener
+	if impl == "nethttp" || impl == "fasthttp" {
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			log.Fatal(err)
+		}
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	errc := make(chan error, 1)
+	go func() { errc <- start(ln) }()
+	var m0 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	select {
+	case <-sig:
+	case err := <-errc:
+		log.Fatal(err)
+	}
+	var m1 runtime.MemStats
+	runtime.ReadMemStats(&m1)
+	json.NewEncoder(os.Stdout).Encode(stats{Mallocs: m1.Mallocs - m0.Mallocs, Requests: requests()})
+	os.Exit(0)
+}
+
+type result struct {
+	rps       float64
+	requests  int64
+	allocsReq float64
+	syscalls  float64
+}
+
+var wrkReqs = regexp.MustCompile(`(\d+) requests in ([\d.]+)(m?s)`)
+var wrkRPS = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
+
+func drive() {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		log.Fatal("wrk is needed (apt-get install wrk)")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		log.Fatal(err)
+	}
+	impls := strings.Split(*implsFlag, ",")
+	script := filepath.Join(os.TempDir(), "httpbench-pipeline.lua")
+	os.WriteFile(script, []byte(pipelineLua), 0o644)
+	scenarios := []string{"keep-alive", fmt.Sprintf("pipelined x%d", *depth)}
+	res := map[string]map[string][]result{} // scenario -> impl -> rounds
+	for _, s := range scenarios {
+		res[s] = map[string][]result{}
+	}
+	for r := 0; r < *rounds; r++ {
+		order := append([]string(nil), impls...)
+		// Rotate the order each round so no server always goes first.
+		k := r % len(order)
+		order = append(order[k:], order[:k]...)
+		for _, impl := range order {
+			for si, s := range scenarios {
+				out := run(self, impl, si == 1, script, false)
+				res[s][impl] = append(res[s][impl], out)
+				fmt.Fprintf(os.Stderr, "round %d %-10s %-14s %10.0f req/s %6.2f allocs/req\n", r+1, impl, s, out.rps, out.allocsReq)
+			}
+		}
+	}
+	var sys map[string]map[string]float64
+	if *doStrace {
+		sys = map[string]map[string]float64{}
+		for _, s := range scenarios {
+			sys[s] = map[string]float64{}
+		}
+		for _, impl := range impls {
+			for si, s := range scenarios {
+				sys[s][impl] = run(self, impl, si == 1, script, true).syscalls
+			}
+		}
+	}
+	fmt.Printf("GOMAXPROCS=1 servers on CPU %s, wrk -t1 -c%d -d%v on CPU %s, %d rounds, %s\n\n", *serverCPU, *conns, *duration, *wrkCPU, *rounds, time.Now().UTC().Format(time.RFC3339))
+	for _, s := range scenarios {
+		fmt.Printf("%s\n\n| server | median req/s | workerman / server (median of rounds) | allocs/req |", s)
+		if sys != nil {
+			fmt.Printf(" syscalls/req |")
+		}
+		fmt.Printf("\n|---|---:|---:|---:|")
+		if sys != nil {
+			fmt.Printf("---:|")
+		}
+		fmt.Println()
+		for _, impl := range impls {
+			rs := res[s][impl]
+			var rps, allocs, ratios []float64
+			for i, x := range rs {
+				rps = append(rps, x.rps)
+				allocs = append(allocs, x.allocsReq)
+				if w := res[s]["workerman"]; len(w) > i && x.rps > 0 {
+					ratios = append(ratios, w[i].rps/x.rps)
+				}
+			}
+			fmt.Printf("| %s | %.0f | %.3f | %.2f |", impl, median(rps), median(ratios), median(allocs))
+			if sys != nil {
+				fmt.Printf(" %.2f |", sys[s][impl])
+			}
+			fmt.Println()
+		}
+		fmt.Println()
+	}
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// run starts one server, loads it with wrk and stops it.
+func run(self, impl string, pipelined bool, script string, trace bool) result {
+	addr := freeAddr()
+	args := []string{"-c", *serverCPU, self, "-serve", impl, "-addr", addr}
+	cmd := exec.Command("taskset", args...)
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		log.Fatal(err)
+	}
+	waitListening(addr)
+	var tracer *exec.Cmd
+	var traceOut string
+	if trace {
+		traceOut = filepath.Join(os.TempDir(), "httpbench-strace-"+impl)
+		tracer = exec.Command("strace", "-c", "-f", "-o", traceOut, "-p", strconv.Itoa(cmd.Process.Pid))
+		tracer.Stderr = os.Stderr
+		if err := tracer.Start(); err != nil {
+			log.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	wargs := []string{"-c", *wrkCPU, "wrk", "-t1", "-c" + strconv.Itoa(*conns), "-d" + duration.String()}
+	if pipelined {
+		wargs = append(wargs, "-s", script)
+	}
+	wargs = append(wargs, "http://"+addr+"/")
+	if pipelined {
+		wargs = append(wargs, "--", strconv.Itoa(*depth))
+	}
+	out, err := exec.Command("taskset", wargs...).CombinedOutput()
+	if err != nil {
+		log.Fatalf("wrk: %v\n%s", err, out)
+	}
+	if bytes.Contains(out, []byte("Non-2xx")) || bytes.Contains(out, []byte("Socket errors")) {
+		fmt.Fprintf(os.Stderr, "wrk reported errors for %s:\n%s", impl, out)
+	}
+	var r result
+	if m := wrkRPS.FindSubmatch(out); m != nil {
+		r.rps, _ = strconv.ParseFloat(string(m[1]), 64)
+	}
+	if m := wrkReqs.FindSubmatch(out); m != nil {
+		r.requests, _ = strconv.ParseInt(string(m[1]), 10, 64)
+	}
+	if tracer != nil {
+		tracer.Process.Signal(syscall.SIGINT)
+		tracer.Wait()
+		r.syscalls = float64(straceTotal(traceOut)) / float64(max(r.requests, 1))
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	var st stats
+	if err := json.Unmarshal(lastLine(stdout.Bytes()), &st); err == nil && st.Requests > 0 {
+		r.allocsReq = float64(st.Mallocs) / float64(st.Requests)
+	}
+	return r
+}
+
+func lastLine(b []byte) []byte {
+	b = bytes.TrimSpace(b)
+	if i := bytes.LastIndexByte(b, '\n'); i >= 0 {
+		return b[i+1:]
+	}
+	return b
+}
+
+func straceTotal(path string) int64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	var total int64
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		if len(fs) >= 2 && fs[len(fs)-1] == "total" {
+			total, _ = strconv.ParseInt(fs[2], 10, 64)
+		}
+	}
+	return total
+}
+
+func waitListening(addr string) {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	log.Fatalf("server on %s did not start", addr)
+}
+
+const pipelineLua = `
+init = function(args)
+  local depth = tonumber(args[1]) or 16
+  local r = {}
+  for i = 1, depth do r[i] = wrk.format() end
+  req = table.concat(r)
+end
+request = function() return req end
+`

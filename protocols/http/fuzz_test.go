@@ -1,0 +1,118 @@
+package http
+
+import (
+	"bytes"
+	"testing"
+)
+
+var fuzzSeeds = []string{
+	"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+	"\r\nGET /a?b=c&d=%20 HTTP/1.0\r\nCookie: a=b; c=d\r\nConnection: keep-alive\r\n\r\n",
+	"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Type: application/x-www-form-urlencoded\r\n\r\na=b",
+	"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+	"GET http://h:1/p?q HTTP/1.1\r\nHost: h:1\r\n\r\n",
+	"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n z\r\n\r\n",
+	"GET / HTTP/1.1\nHost: a\n\n",
+	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+	"GET / HTTP/9.9\r\nHost: a\r\n\r\n",
+}
+
+// FuzzRequestHead checks that the head parser never panics, never reads
+// out of bounds, and that every accessor of an accepted request works.
+func FuzzRequestHead(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	p := &Protocol{}
+	f.Fuzz(func(t *testing.T, buf []byte) {
+		start, err := skipEmptyLines(buf)
+		if err != nil || start < 0 {
+			return
+		}
+		// Scan in two steps, as when the head arrives in pieces.
+		half := start + (len(buf)-start)/2
+		end, next, serr := findHeadEnd(buf[:half], start, start)
+		if serr == nil && end == 0 {
+			end, _, serr = findHeadEnd(buf, start, next)
+		}
+		if serr != nil || end == 0 {
+			return
+		}
+		whole, _, _ := findHeadEnd(buf, start, start)
+		if whole != end {
+			t.Fatalf("incremental scan found %d, whole scan %d", end, whole)
+		}
+		h := head{start: start, end: end}
+		if e := parseHead(buf, &h, limits{p.maxRequestLine(), p.maxHeaderCount()}); e != nil {
+			if e.Code < 400 || e.Code > 599 {
+				t.Fatalf("bad status %d", e.Code)
+			}
+			return
+		}
+		if !(start < h.methodEnd && h.methodEnd < h.targetStart && h.targetStart < h.targetEnd && h.targetEnd < end) {
+			t.Fatalf("offsets out of order: %+v", h)
+		}
+		if h.chunked && h.contentLength >= 0 {
+			t.Fatal("accepted both chunked and Content-Length")
+		}
+		if bytes.Contains(buf[start:end], []byte("\n ")) || bytes.Contains(buf[start:end], []byte("\n\t")) {
+			t.Fatal("accepted obs-fold")
+		}
+		st := &connState{p: p, h: h}
+		r := newRequest(st, buf[:end])
+		_ = r.Method() + r.URI() + r.Path() + r.QueryString() + r.Host() + r.HostName() + r.ContentType() + r.ProtocolVersion()
+		r.Query()
+		r.Headers()
+		r.Cookies()
+		r.Header("x")
+		r.KeepAlive()
+		r.isHead()
+		r.RawHead()
+		if r.Method() == "" || r.URI() == "" {
+			t.Fatal("empty method or target accepted")
+		}
+	})
+}
+
+// FuzzChunkedBody checks the chunked decoder: no panic, the same result
+// however the input is split, and the size bound respected.
+func FuzzChunkedBody(f *testing.F) {
+	f.Add([]byte("3\r\nabc\r\n0\r\n\r\n"), uint8(1))
+	f.Add([]byte("a;x=y\r\n0123456789\r\n0\r\nT: v\r\n\r\n"), uint8(3))
+	f.Add([]byte("1 \r\nz\r\n0\r\n\r\n"), uint8(2))
+	f.Add([]byte("ffffffffffffffff\r\n"), uint8(5))
+	p := &Protocol{MaxHeaderBytes: 256, MaxHeaderCount: 4}
+	const max = 1 << 16
+	run := func(t *testing.T, in []byte, step int) (out []byte, n int, done bool, err error) {
+		var d chunkedDecoder
+		sink := &bodySink{memLimit: max}
+		for n < len(in) && !done && err == nil {
+			e := n + step
+			if e > len(in) {
+				e = len(in)
+			}
+			var k int
+			k, done, err = d.feed(in[n:e], sink, max, p)
+			if k == 0 && err == nil && !done {
+				t.Fatalf("decoder made no progress at %d", n)
+			}
+			n += k
+		}
+		if int64(len(sink.mem)) != sink.size {
+			t.Fatalf("sink size %d, mem %d", sink.size, len(sink.mem))
+		}
+		return sink.mem, n, done, err
+	}
+	f.Fuzz(func(t *testing.T, in []byte, step uint8) {
+		s := int(step)%7 + 1
+		o1, n1, d1, e1 := run(t, in, len(in)+1)
+		o2, n2, d2, e2 := run(t, in, s)
+		if (e1 == nil) != (e2 == nil) || d1 != d2 || (e1 == nil && (n1 != n2 || !bytes.Equal(o1, o2))) {
+			t.Fatalf("split %d changed the result: %v/%v %v/%v %d/%d", s, e1, e2, d1, d2, n1, n2)
+		}
+		if len(o1) > max {
+			t.Fatalf("decoded %d bytes over the limit", len(o1))
+		}
+	})
+}
