@@ -19,11 +19,14 @@ import (
 
 type echo struct {
 	gnet.BuiltinEventEngine
-	addr string
+	addr     string
+	announce bool // print the READY line of package procstat on boot
 }
 
 func (e *echo) OnBoot(gnet.Engine) gnet.Action {
-	procstat.Announce(e.addr)
+	if e.announce {
+		procstat.Announce(e.addr)
+	}
 	return gnet.None
 }
 
@@ -37,7 +40,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:9002", "address to listen on (a fixed port: gnet does not tell the port it chose)")
 	flag.Parse()
 	procstat.ServeStats()
-	err := gnet.Run(&echo{addr: *addr}, "tcp://"+*addr,
+	err := gnet.Run(&echo{addr: *addr, announce: true}, "tcp://"+*addr,
 		gnet.WithMulticore(false),
 		gnet.WithNumEventLoop(1),
 		gnet.WithLogLevel(logging.ErrorLevel))

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseScenarios(t *testing.T) {
+	got, err := parseScenarios(" 50x64, 1000x4096x16 ,")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []scenario{{50, 64, 1}, {1000, 4096, 16}}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("%v, want %v", got, want)
+	}
+	if got[0].String() != "50 conns x 64 B" || got[1].String() != "1000 conns x 4096 B x depth 16" {
+		t.Fatalf("names %q %q", got[0], got[1])
+	}
+	for _, bad := range []string{"", ",", "50", "50x", "x64", "0x64", "50x-1", "1x2x3x4", "axb"} {
+		if _, err := parseScenarios(bad); err == nil {
+			t.Errorf("parseScenarios(%q) succeeded", bad)
+		}
+	}
+}
+
+func TestParseStraceSummary(t *testing.T) {
+	out := `% time     seconds  usecs/call     calls    errors syscall
+------ ----------- ----------- --------- --------- ----------------
+ 60.00    0.006000           6      1000           write
+ 39.00    0.003900           3      1200       200 read
+  1.00    0.000100           1       100           epoll_pwait
+------ ----------- ----------- --------- --------- ----------------
+100.00    0.010000           4      2300       200 total
+`
+	c, err := parseStraceSummary(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c["write"] != 1000 || c["read"] != 1200 || c["epoll_pwait"] != 100 || len(c) != 3 {
+		t.Fatalf("%v", c)
+	}
+	if _, err := parseStraceSummary("strace: attach: ptrace(PTRACE_SEIZE, 1): Operation not permitted\n"); err == nil {
+		t.Fatal("an error message parsed as a summary")
+	}
+	p := straceProfile{PerMsg: map[string]float64{"read": 1.2, "write": 1, "futex": 0.001}}
+	if got := p.topCalls(0.01); len(got) != 2 || got[0] != "read" || got[1] != "write" {
+		t.Fatalf("topCalls %v", got)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	if !math.IsNaN(median(nil)) {
+		t.Fatal("median of nothing is a number")
+	}
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{{[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(c.in); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+// The ratio is the median of same-round ratios, which differs from the
+// ratio of the medians when a round is disturbed for everyone.
+func TestRatioPairsRounds(t *testing.T) {
+	sc := scenario{1, 1, 1}
+	r := &report{}
+	add := func(round int, server string, rate float64) {
+		r.Runs = append(r.Runs, measurement{Round: round, Server: server, Scenario: sc, Rate: rate})
+	}
+	// In round 2 both ran twice as fast; in round 3 b was undisturbed and
+	// a was slowed down.
+	add(1, "a", 100)
+	add(1, "b", 50)
+	add(2, "a", 200)
+	add(2, "b", 100)
+	add(3, "a", 30)
+	add(3, "b", 60)
+	if got := r.ratio("a", "b", sc, fRate); got != 2 {
+		t.Fatalf("ratio %v, want 2 (median of 2, 2, 0.5)", got)
+	}
+	if rm := median(values(r.column("a", sc, fRate))) / median(values(r.column("b", sc, fRate))); rm == 2 {
+		t.Fatal("test does not tell the two methods apart")
+	}
+}
+
+func TestReportTables(t *testing.T) {
+	sc := []scenario{{50, 64, 1}, {10, 4096, 2}}
+	r := &report{}
+	r.Options.Servers = []string{"ours", "gnet"}
+	r.Options.Scenarios = sc
+	r.Options.Rounds = 1
+	r.Options.Perf = true
+	for _, s := range sc {
+		r.Runs = append(r.Runs,
+			measurement{Round: 1, Server: "ours", Scenario: s, Rate: 200000, P50: 300 * time.Microsecond, P99: time.Millisecond, CPUPerMsg: 5000, AllocsPerMsg: 1, SyscallsPerMsg: 2.1, RWCallsPerMsg: 2, PerCall: map[string]float64{"read": 1, "write": 1, "futex": 0.001}},
+			measurement{Round: 1, Server: "gnet", Scenario: s, Rate: 100000, P50: 600 * time.Microsecond, P99: 2 * time.Millisecond, CPUPerMsg: 10000, SyscallsPerMsg: 2.2, RWCallsPerMsg: 2})
+	}
+	r.Idle = []idleMeasurement{{Round: 1, Server: "ours", Conns: 5000, RSSPerConn: 1100, HeapPerConn: 800}}
+	var b bytes.Buffer
+	r.write(&b)
+	out := b.String()
+	for _, want := range []string{
+		"| ours | 200,000 | 300µs | 1ms | 5.00µs | 1.00 | 2.10 | 2.00 |",
+		"| ours/gnet | 2.00 | 0.50 | 0.50 |",
+		"| 10 conns x 4096 B x depth 2 | 2.00 | 0.50 |",
+		"- ours system calls per message: read 1.000, write 1.000\n",
+		"| gnet | - | - |", // no idle figures for gnet
+		"| ours | 1100 B | 800 B |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestCompareEndToEnd builds the three servers and runs a tiny comparison
+// through every measurement the real run makes.
+func TestCompareEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds three servers")
+	}
+	dir := t.TempDir()
+	for name, pkg := range map[string]string{"ours": "../ours", "gnet": "../gnet", "net": "../netecho"} {
+		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "echo-"+name), pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("build %s: %v\n%s", name, err, out)
+		}
+	}
+	specs, err := serverSpecs(dir, "ours,gnet,net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := options{
+		Servers:   specs,
+		Scenarios: []scenario{{5, 64, 1}, {3, 1000, 2}},
+		Rounds:    2,
+		Warmup:    100 * time.Millisecond,
+		Duration:  300 * time.Millisecond,
+		Idle:      200,
+		Perf:      true,
+	}
+	if _, err := exec.LookPath("strace"); err == nil {
+		o.Strace = 300 * time.Millisecond
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := run(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Runs) != 2*2*3 {
+		t.Fatalf("%d measurements, want 12", len(rep.Runs))
+	}
+	for _, m := range rep.Runs {
+		if m.Messages <= 0 || m.Rate <= 0 || m.P99 < m.P50 || m.CPUPerMsg < 0 {
+			t.Errorf("implausible measurement %+v", m)
+		}
+		// Every batch needs the server to read and to write, whatever it
+		// is built on; /proc counts both.
+		if perBatch := m.RWCallsPerMsg * float64(m.Scenario.Depth); perBatch < 1.5 {
+			t.Errorf("%s %s: %.2f read+write calls per batch", m.Server, m.Scenario, perBatch)
+		}
+		if rep.Options.Perf && m.SyscallsPerMsg < m.RWCallsPerMsg*0.9 {
+			t.Errorf("%s %s: perf counted %.2f calls per message, /proc %.2f read+write", m.Server, m.Scenario, m.SyscallsPerMsg, m.RWCallsPerMsg)
+		}
+	}
+	if len(rep.Idle) != 2*3 {
+		t.Fatalf("%d idle measurements, want 6", len(rep.Idle))
+	}
+	for _, im := range rep.Idle {
+		if im.Conns != 200 || im.HeapPerConn <= 0 {
+			t.Errorf("idle %+v: every server keeps some heap per connection", im)
+		}
+		// The net server holds an 8 KiB buffer per connection.
+		if im.Server == "net" && im.HeapPerConn < 8192 {
+			t.Errorf("net server: %.0f B of heap per connection, want at least its 8 KiB buffer", im.HeapPerConn)
+		}
+	}
+	if o.Strace > 0 {
+		if len(rep.Strace) != 3 {
+			t.Fatalf("%d strace profiles", len(rep.Strace))
+		}
+		for _, p := range rep.Strace {
+			if p.PerMsg["read"] < 0.5 || p.PerMsg["write"] < 0.5 {
+				t.Errorf("strace %s: %v", p.Server, p.PerMsg)
+			}
+		}
+	}
+	var b bytes.Buffer
+	rep.write(&b)
+	for _, s := range []string{"| ours |", "| gnet |", "| net |", "ours/gnet", "ours/net", "Memory per idle connection"} {
+		if !strings.Contains(b.String(), s) {
+			t.Errorf("report lacks %q", s)
+		}
+	}
+}
+
+func TestServerSpecsNeedBinaries(t *testing.T) {
+	if _, err := serverSpecs(t.TempDir(), "ours"); err == nil || !strings.Contains(err.Error(), "run-echo.sh") {
+		t.Fatalf("err = %v", err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "echo-x"), nil, 0o755)
+	if s, err := serverSpecs(dir, " x ,"); err != nil || len(s) != 1 || s[0].Name != "x" {
+		t.Fatalf("%v %v", s, err)
+	}
+	if _, err := serverSpecs(dir, ","); err == nil {
+		t.Fatal("empty server list accepted")
+	}
+}

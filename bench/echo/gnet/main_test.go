@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/panjf2000/gnet/v2/pkg/logging"
+	"github.com/workerman-go/workerman/bench/loadgen"
+)
+
+func listen(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	errc := make(chan error, 1)
+	h := testEcho{echo: &echo{addr: addr}, booted: make(chan gnet.Engine, 1)}
+	go func() {
+		errc <- gnet.Run(h, "tcp://"+addr, gnet.WithMulticore(false), gnet.WithLogLevel(logging.ErrorLevel))
+	}()
+	select {
+	case eng := <-h.booted:
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			eng.Stop(ctx)
+			<-errc
+		})
+		return addr
+	case err := <-errc:
+		t.Fatalf("gnet: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("gnet did not boot")
+	}
+	return ""
+}
+
+// testEcho is the benchmark's handler that also hands over its engine,
+// to stop it.
+type testEcho struct {
+	*echo
+	booted chan gnet.Engine
+}
+
+func (t testEcho) OnBoot(e gnet.Engine) gnet.Action {
+	t.booted <- e
+	return gnet.None
+}
+
+func TestEchoes(t *testing.T) {
+	c, err := net.DialTimeout("tcp", listen(t), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	msg := bytes.Repeat([]byte("gnet"), 10000)
+	go c.Write(msg)
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, msg) {
+		t.Fatal("echo differs")
+	}
+}
+
+// BenchmarkEcho is the gnet peer of the framework's BenchmarkEcho.
+func BenchmarkEcho(b *testing.B) {
+	b.ReportAllocs()
+	loadgen.BenchmarkRoundTrips(b, listen(b), 64)
+}
+
+func BenchmarkEcho4K(b *testing.B) {
+	b.ReportAllocs()
+	loadgen.BenchmarkRoundTrips(b, listen(b), 4096)
+}
