@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -221,23 +222,31 @@ var (
 	ErrBadHeader = errors.New("http: invalid header field in response")
 )
 
-// date caches the Date field, refreshed once a second.
-var dateCache atomic.Pointer[dateValue]
+// dateCache holds the Date field, refreshed every second by a ticker
+// goroutine started on first use, so the hot path reads one pointer.
+var (
+	dateCache atomic.Pointer[[]byte]
+	dateOnce  sync.Once
+)
 
-type dateValue struct {
-	sec int64
-	b   []byte
+func formatDate(t time.Time) *[]byte {
+	b := t.UTC().AppendFormat(make([]byte, 0, 29), nethttp.TimeFormat)
+	return &b
 }
 
 func appendDate(dst []byte) []byte {
-	now := time.Now()
-	sec := now.Unix()
-	d := dateCache.Load()
-	if d == nil || d.sec != sec {
-		d = &dateValue{sec: sec, b: now.UTC().AppendFormat(nil, nethttp.TimeFormat)}
-		dateCache.Store(d)
-	}
-	return append(dst, d.b...)
+	dateOnce.Do(func() {
+		dateCache.Store(formatDate(time.Now()))
+		go func() {
+			for {
+				// Wake just after each second begins.
+				now := time.Now()
+				time.Sleep(now.Truncate(time.Second).Add(time.Second + time.Millisecond).Sub(now))
+				dateCache.Store(formatDate(time.Now()))
+			}
+		}()
+	})
+	return append(dst, *dateCache.Load()...)
 }
 
 func validFieldName(s string) bool {
