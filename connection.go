@@ -288,7 +288,9 @@ func (c *Connection) write(b []byte) SendResult {
 	if c.ext != nil && c.ext.bridged() {
 		return c.ext.bridgeWrite(c, b)
 	}
-	if c.status == StatusConnecting {
+	if c.status == StatusConnecting || c.status == StatusInitial {
+		// An outbound connection not connected yet (or not even asked to
+		// connect) keeps what is sent until it is.
 		c.sendBuf = append(c.sendBuf, b...)
 		return SendQueued
 	}
@@ -548,7 +550,9 @@ func (c *Connection) process(data []byte, inRecv bool) {
 	if c.status == StatusClosed {
 		return
 	}
-	if c.SendBufferLen() > 0 && c.events&eventloop.Writable == 0 {
+	// Flush what a pipelined batch queued. A bridged connection's writer
+	// goroutine empties its buffer by itself.
+	if c.SendBufferLen() > 0 && c.events&eventloop.Writable == 0 && (c.ext == nil || !c.ext.bridged()) {
 		c.flush()
 		if c.status == StatusClosed {
 			return
