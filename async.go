@@ -41,8 +41,15 @@ type asyncState struct {
 
 // NewAsyncTcpConnection creates an outbound connection to an address such as
 // "tcp://127.0.0.1:1234", "text://example.com:5678", "ws://host:8080/path"
-// or any registered scheme. Set its callbacks, then call Connect. opts may
-// be nil.
+// or any registered scheme; "ssl://host:443" is raw bytes over TLS. Set its
+// callbacks, then call Connect. opts may be nil.
+//
+// With Transport "ssl" (the manual's $con->transport = 'ssl') the TCP
+// connection is followed by a TLS handshake, and OnConnect runs when that
+// is done; a failed handshake (an untrusted certificate, say) is reported
+// like a failed connect, through OnError with ConnectFail and then OnClose.
+// A TLS connection is served by goroutines that hand everything to the
+// loop, so its callbacks run on the loop like any other.
 //
 // Like every Connection method, Connect must run on the event loop; call it
 // from OnWorkerStart or another callback.
@@ -52,8 +59,11 @@ func NewAsyncTcpConnection(address string, opts *DialOptions) (*Connection, erro
 		return nil, err
 	}
 	var proto Protocol
+	sslScheme := false
 	switch ep.scheme {
 	case "tcp", "unix":
+	case "ssl", "tls":
+		sslScheme = true
 	case "udp":
 		return nil, fmt.Errorf("workerman: %q: use NewAsyncUdpConnection for udp", address)
 	default:
@@ -70,6 +80,9 @@ func NewAsyncTcpConnection(address string, opts *DialOptions) (*Connection, erro
 	switch a.opts.Transport {
 	case "":
 		a.opts.Transport = "tcp"
+		if sslScheme {
+			a.opts.Transport = "ssl"
+		}
 	case "tcp", "ssl":
 	default:
 		return nil, fmt.Errorf("workerman: unknown transport %q (tcp or ssl)", a.opts.Transport)
@@ -142,13 +155,20 @@ func (c *Connection) Connect() error {
 			c.connectFailed(fmt.Errorf("connect to %s timed out after %v", c.target(), timeout))
 		}
 	})
+	dial := c.dial
+	if c.transport == "udp" {
+		if b, ok := c.ext.bridge.(*udpBridge); !ok || b.closed {
+			c.ext.bridge = &udpBridge{c: c, fd: -1}
+		}
+		dial = c.dialUDP
+	}
 	if a.ep.network == "unix" {
-		c.dial(unix.Sockaddr(&unix.SockaddrUnix{Name: a.ep.path}), unix.AF_UNIX)
+		dial(unix.Sockaddr(&unix.SockaddrUnix{Name: a.ep.path}), unix.AF_UNIX)
 		return nil
 	}
 	if ip, err := netip.ParseAddr(a.ep.host); err == nil {
 		sa, fam := sockaddrOf(netip.AddrPortFrom(ip.Unmap(), uint16(a.ep.port)))
-		c.dial(sa, fam)
+		dial(sa, fam)
 		return nil
 	}
 	// Resolve the name off the loop.
@@ -176,7 +196,7 @@ func (c *Connection) Connect() error {
 			}
 		}
 		sa, fam := sockaddrOf(netip.AddrPortFrom(ip.Unmap(), uint16(a.ep.port)))
-		c.dial(sa, fam)
+		dial(sa, fam)
 	})
 	return nil
 }
@@ -198,19 +218,9 @@ func (c *Connection) dial(sa unix.Sockaddr, family int) {
 		return
 	}
 	if a.opts.BindTo != "" && family != unix.AF_UNIX {
-		bep, err := parseEndpoint("tcp://" + a.opts.BindTo)
-		var ip netip.Addr
-		if err == nil {
-			ip, err = netip.ParseAddr(bep.host)
-		}
-		if err == nil {
-			bsa, _ := sockaddrOf(netip.AddrPortFrom(ip, uint16(bep.port)))
-			unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
-			err = unix.Bind(fd, bsa)
-		}
-		if err != nil {
+		if err := bindTo(fd, a.opts.BindTo); err != nil {
 			unix.Close(fd)
-			c.connectFailed(fmt.Errorf("bind to %s: %w", a.opts.BindTo, err))
+			c.connectFailed(err)
 			return
 		}
 	}

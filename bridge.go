@@ -1,0 +1,342 @@
+package workerman
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+
+	"github.com/workerman-go/workerman/eventloop"
+)
+
+// A bridged connection is served by goroutines instead of the epoll loop:
+// its descriptor belongs to the Go runtime's poller (wrapped in an
+// *os.File, without duplicating it) and crypto/tls runs on top of it.
+//
+// One reader goroutine reads decrypted bytes and hands them to the loop,
+// which runs the same input path as a native connection. Writes are done
+// by a short-lived writer goroutine per batch: the batch it holds plays the
+// part of the kernel's socket buffer, and what is sent while it writes
+// waits in the connection's send buffer, counted by SendBufferLen and
+// bounded by MaxSendBufferSize exactly as on a native connection. Every
+// decision (accounting, callbacks, closing) is taken on the loop.
+//
+// The cost is one goroutine per open TLS connection (two while it writes)
+// and a 16 KiB read buffer, on top of crypto/tls's own buffers.
+
+// bridgeReadSize is the buffer the reader goroutine reads into; a TLS
+// record carries at most 16 KiB.
+const bridgeReadSize = 16 << 10
+
+// bridgeInLimit bounds the bytes read ahead of the loop; the reader waits
+// when the loop has not taken them yet.
+const bridgeInLimit = 64 << 10
+
+// fdConn is a net.Conn over a socket owned by an *os.File.
+type fdConn struct {
+	*os.File
+	local, remote net.Addr
+}
+
+func (f *fdConn) LocalAddr() net.Addr  { return f.local }
+func (f *fdConn) RemoteAddr() net.Addr { return f.remote }
+
+// newFDConn wraps the non-blocking socket fd; the returned conn owns it.
+func newFDConn(c *Connection, fd int) *fdConn {
+	f := os.NewFile(uintptr(fd), "socket")
+	fc := &fdConn{File: f}
+	if c.remote.IsValid() {
+		fc.remote = net.TCPAddrFromAddrPort(c.remote)
+	} else {
+		fc.remote = &net.UnixAddr{Name: c.unixPath, Net: "unix"}
+	}
+	if ap := c.localAddrPort(); ap.IsValid() {
+		fc.local = net.TCPAddrFromAddrPort(ap)
+	} else {
+		fc.local = &net.UnixAddr{Net: "unix"}
+	}
+	return fc
+}
+
+// connBridge implements bridge for a net.Conn (a *tls.Conn over an fdConn).
+type connBridge struct {
+	c    *Connection
+	loop *eventloop.Loop
+	raw  *fdConn  // the socket
+	conn net.Conn // what is read and written (the TLS layer)
+	tc   interface{ Close() error }
+
+	// Loop side.
+	ready    bool   // handshake done: the writer may run
+	writing  bool   // a writer goroutine holds a batch
+	spare    []byte // a batch buffer given back by the writer
+	closed   bool
+	graceful bool  // close with a TLS close_notify
+	readErr  error // end of input seen while paused
+	deliverF func()
+
+	// Shared with the reader goroutine.
+	mu      sync.Mutex
+	cond    sync.Cond
+	in      []byte // read, not yet taken by the loop
+	inSpare []byte
+	inErr   error
+	posted  bool // a deliver task is queued
+	paused  bool
+	done    bool
+}
+
+func newConnBridge(c *Connection, raw *fdConn, conn net.Conn) *connBridge {
+	b := &connBridge{c: c, loop: c.loop, raw: raw, conn: conn}
+	if cl, ok := conn.(interface{ Close() error }); ok {
+		b.tc = cl
+	}
+	b.cond.L = &b.mu
+	b.deliverF = b.deliver
+	return b
+}
+
+// start marks the handshake done and starts reading.
+func (b *connBridge) start() {
+	b.ready = true
+	b.mu.Lock()
+	b.paused = b.c.paused
+	b.mu.Unlock()
+	go b.readLoop()
+}
+
+func (b *connBridge) readLoop() {
+	buf := make([]byte, bridgeReadSize)
+	for {
+		b.mu.Lock()
+		for !b.done && (b.paused || len(b.in) >= bridgeInLimit) {
+			b.cond.Wait()
+		}
+		if b.done {
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+		n, err := b.conn.Read(buf)
+		b.mu.Lock()
+		if b.done {
+			b.mu.Unlock()
+			return
+		}
+		if n > 0 {
+			b.in = append(b.in, buf[:n]...)
+		}
+		if err != nil {
+			b.inErr = err
+		}
+		post := !b.posted && (len(b.in) > 0 || err != nil)
+		if post {
+			b.posted = true
+		}
+		b.mu.Unlock()
+		if post {
+			b.loop.Post(b.deliverF)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// deliver runs on the loop with what the reader has read.
+func (b *connBridge) deliver() {
+	b.mu.Lock()
+	data, err := b.in, b.inErr
+	b.in, b.inSpare = b.inSpare[:0], nil
+	b.inErr = nil
+	b.posted = false
+	b.mu.Unlock()
+	b.cond.Signal()
+	if b.closed {
+		return
+	}
+	c := b.c
+	if len(data) > 0 {
+		c.bytesRead += int64(len(data))
+		switch {
+		case c.status != StatusEstablished:
+			// Closing: input is discarded while the send buffer drains.
+		case len(c.recvBuf) > 0:
+			c.recvBuf = append(c.recvBuf, data...)
+			c.process(c.recvBuf, true)
+		default:
+			c.process(data, false)
+		}
+		if cap(data) <= 2*bridgeInLimit {
+			b.mu.Lock()
+			if b.inSpare == nil {
+				b.inSpare = data[:0]
+			}
+			b.mu.Unlock()
+		}
+	}
+	if err != nil && !b.closed {
+		if c.paused && c.status == StatusEstablished {
+			// A paused native connection does not see the end of input
+			// until it resumes; neither does this one.
+			b.readErr = err
+			return
+		}
+		b.readEnded(err)
+	}
+}
+
+// readEnded handles the end of input: as on a native connection, what is
+// still queued is written before the connection closes.
+func (b *connBridge) readEnded(err error) {
+	c := b.c
+	if errors.Is(err, io.EOF) && c.status == StatusEstablished && (b.writing || c.SendBufferLen() > 0) {
+		c.status = StatusClosing
+		return
+	}
+	if c.status == StatusClosing && errors.Is(err, io.EOF) && (b.writing || c.SendBufferLen() > 0) {
+		return
+	}
+	c.destroy()
+}
+
+// write implements bridge. It runs on the loop.
+func (b *connBridge) write(c *Connection, p []byte) SendResult {
+	if b.closed {
+		return SendFailed
+	}
+	if !b.ready {
+		// Still handshaking: keep everything, as a connecting socket does.
+		c.sendBuf = append(c.sendBuf, p...)
+		return SendQueued
+	}
+	if c.SendBufferLen() > 0 {
+		if c.BufferIsFull() {
+			c.sendFailed("send buffer full and drop package")
+			return SendFailed
+		}
+		c.sendBuf = append(c.sendBuf, p...)
+		c.checkBufferWillFull()
+		return SendQueued
+	}
+	if b.writing {
+		c.sendBuf = append(c.sendBuf[:0], p...)
+		c.sendOff = 0
+		c.checkBufferWillFull()
+		return SendQueued
+	}
+	out := append(b.spare[:0], p...)
+	b.spare = nil
+	c.bytesWritten += int64(len(out))
+	b.startWrite(out)
+	return SendOK
+}
+
+func (b *connBridge) startWrite(out []byte) {
+	b.writing = true
+	go func() {
+		_, err := b.conn.Write(out)
+		b.loop.Post(func() { b.wrote(out, err) })
+	}()
+}
+
+// kick hands the queued bytes to a new writer, as flushing a native
+// connection does, and reports the drain.
+func (b *connBridge) kick() {
+	c := b.c
+	if b.closed || !b.ready || b.writing || c.SendBufferLen() == 0 {
+		return
+	}
+	out := c.sendBuf[c.sendOff:]
+	c.sendBuf, c.sendOff = b.spare[:0], 0
+	b.spare = nil
+	c.bytesWritten += int64(len(out))
+	b.startWrite(out)
+	if c.OnBufferDrain != nil {
+		c.OnBufferDrain(c)
+	}
+}
+
+// wrote runs on the loop when a writer finished its batch.
+func (b *connBridge) wrote(out []byte, err error) {
+	b.writing = false
+	if b.closed {
+		return
+	}
+	c := b.c
+	if err != nil {
+		c.sendFailed("client closed")
+		c.destroy()
+		return
+	}
+	if cap(out) <= 64<<10 && b.spare == nil {
+		b.spare = out[:0]
+	}
+	if c.SendBufferLen() > 0 {
+		b.kick()
+		return
+	}
+	if c.status == StatusClosing {
+		b.graceful = true
+		c.destroy()
+	}
+}
+
+// pause implements bridge: the reader stops reading (or resumes).
+func (b *connBridge) pause(on bool) {
+	b.mu.Lock()
+	b.paused = on
+	b.mu.Unlock()
+	if on {
+		return
+	}
+	b.cond.Signal()
+	if err := b.readErr; err != nil {
+		b.readErr = nil
+		c := b.c
+		b.loop.Post(func() {
+			if b.closed {
+				return
+			}
+			if !c.paused && c.status == StatusEstablished && len(c.recvBuf) > 0 {
+				c.process(c.recvBuf, true)
+			}
+			if !b.closed {
+				b.readEnded(err)
+			}
+		})
+	}
+}
+
+// closeAfterFlush implements bridge; the connection is already Closing.
+func (b *connBridge) closeAfterFlush(c *Connection) {
+	if b.closed {
+		return
+	}
+	if !b.writing && c.SendBufferLen() == 0 {
+		b.graceful = b.ready
+		c.destroy()
+		return
+	}
+	b.kick()
+}
+
+// close implements bridge: it stops both goroutines and closes the socket.
+// After a flushed Close the peer gets a TLS close_notify first.
+func (b *connBridge) close() {
+	if b.closed {
+		return
+	}
+	b.closed = true
+	b.mu.Lock()
+	b.done = true
+	b.mu.Unlock()
+	b.cond.Broadcast()
+	if b.graceful && b.tc != nil {
+		// close_notify may wait (up to 5 s) for room in the socket buffer.
+		go b.tc.Close()
+		return
+	}
+	b.raw.Close()
+}
