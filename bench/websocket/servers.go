@@ -67,14 +67,15 @@ func serveWorkerman() (string, func() int64) {
 	w.OnConnect = func(*workerman.Connection) { n.Add(1) }
 	w.OnClose = func(*workerman.Connection) { n.Add(-1) }
 	w.OnMessage = func(c *workerman.Connection, data any) {
-		b := data.([]byte)
-		if len(b) > 0 && b[0] == 'B' {
+		// data is passed on as it came: sending the same interface value
+		// to many connections boxes nothing.
+		if b := data.([]byte); len(b) > 0 && b[0] == 'B' {
 			for _, o := range w.Connections {
-				o.Send(b)
+				o.Send(data)
 			}
 			return
 		}
-		c.Send(b)
+		c.Send(data)
 	}
 	addr := make(chan string)
 	workerman.Post(func() {

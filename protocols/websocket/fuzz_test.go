@@ -57,7 +57,7 @@ func FuzzServerFrames(f *testing.F) {
 		conn.Write(data)
 		// Then a ping: either it is answered, or the connection ends.
 		conn.Write((&peer{client: true}).rawFrame(true, 0, websocket.OpPing, []byte("end")))
-		conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+		conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 		q := &peer{t: t, conn: conn, br: br, client: true}
 		for {
 			fr, err := q.read()
