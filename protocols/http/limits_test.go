@@ -53,20 +53,23 @@ func TestRefusedRequests(t *testing.T) {
 		{"chunk overrun", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n", 400},
 		{"bad expectation", "GET / HTTP/1.1\r\nHost: a\r\nExpect: magic\r\n\r\n", 417},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c := dial(t, addr)
-			io.WriteString(c, tc.raw)
-			r := readResponse(t, bufio.NewReader(c), "GET")
-			if r.StatusCode != tc.code {
-				t.Fatalf("status %d, want %d", r.StatusCode, tc.code)
-			}
-			if !r.Close {
-				t.Fatalf("no Connection: close on a refusal")
-			}
-			expectClosed(t, c, 5*time.Second)
-		})
-	}
+	t.Run("cases", func(t *testing.T) {
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				c := dial(t, addr)
+				io.WriteString(c, tc.raw)
+				r := readResponse(t, bufio.NewReader(c), "GET")
+				if r.StatusCode != tc.code {
+					t.Fatalf("status %d, want %d", r.StatusCode, tc.code)
+				}
+				if !r.Close {
+					t.Fatalf("no Connection: close on a refusal")
+				}
+				expectClosed(t, c, 5*time.Second)
+			})
+		}
+	})
 	wmDo(func() {})
 	if h := loopInt(&handled); h != 0 {
 		t.Fatalf("%d refused requests reached OnMessage", h)
@@ -138,4 +141,26 @@ func TestSlowClientsTimeOut(t *testing.T) {
 		}
 	}
 	expectClosed(t, idle, 8*time.Second)
+}
+
+// TestWriteTimeout: a client that asks for a large response and never
+// reads it is dropped once its send buffer makes no progress.
+func TestWriteTimeout(t *testing.T) {
+	closed := make(chan struct{})
+	w := workerman.NewWorker("http://127.0.0.1:0")
+	w.Protocol = &wmhttp.Protocol{WriteTimeout: time.Second}
+	w.OnMessage = func(c *workerman.Connection, data any) {
+		c.MaxSendBufferSize = 64 << 20
+		c.Send(make([]byte, 32<<20))
+	}
+	w.OnClose = func(c *workerman.Connection) { close(closed) }
+	addr := serveWorker(t, w)
+	c := dial(t, addr)
+	c.(*net.TCPConn).SetReadBuffer(4096)
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	select {
+	case <-closed:
+	case <-time.After(15 * time.Second):
+		t.Fatal("connection of a client that does not read was kept")
+	}
 }

@@ -50,11 +50,21 @@ type Request struct {
 	session *Session
 	ctx     context.Context
 	cancelF context.CancelFunc
+
+	// small holds the bytes of a typical request, saving an allocation.
+	small [smallRequest]byte
 }
+
+// smallRequest is the size of request kept inside the Request itself.
+const smallRequest = 256
 
 func newRequest(st *connState, pkg []byte) *Request {
 	r := &Request{conn: st.c, st: st, h: st.h}
-	r.raw = make([]byte, len(pkg))
+	if len(pkg) <= smallRequest {
+		r.raw = r.small[:len(pkg)]
+	} else {
+		r.raw = make([]byte, len(pkg))
+	}
 	copy(r.raw, pkg)
 	if n := int64(len(pkg) - st.h.end); n > 0 {
 		r.body = r.raw[st.h.end:]

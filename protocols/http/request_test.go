@@ -242,7 +242,7 @@ func TestHTTP10(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		io.WriteString(c, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
 		r := readResponse(t, br, "GET")
-		if r.Close || r.Body != "ok" {
+		if r.Close || r.Header.Get("Connection") != "keep-alive" || r.Body != "ok" {
 			t.Fatalf("got %v %q", r.Header, r.Body)
 		}
 	}

@@ -140,7 +140,7 @@ func TestChunkWithoutStream(t *testing.T) {
 func TestLargeFileResponse(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "big.bin")
-	data := make([]byte, 24<<20)
+	data := make([]byte, 12<<20)
 	for i := range data {
 		data[i] = byte(i * 7)
 	}

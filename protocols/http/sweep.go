@@ -67,7 +67,7 @@ func (s *sweepState) sweep() {
 		if c.SendBufferLen() > 0 {
 			if w := c.BytesWritten(); w != st.lastWritten {
 				st.lastWritten, st.writeStall = w, now
-			} else if now-st.writeStall >= ticks(orDur(p.WriteTimeout, DefaultWriteTimeout)) {
+			} else if now-st.writeStall > ticks(orDur(p.WriteTimeout, DefaultWriteTimeout)) {
 				c.Destroy()
 				continue
 			}
@@ -80,11 +80,11 @@ func (s *sweepState) sweep() {
 		}
 		switch {
 		case st.phase == phaseBody:
-			if now-st.lastRead >= ticks(orDur(p.ReadTimeout, DefaultReadTimeout)) {
+			if now-st.lastRead > ticks(orDur(p.ReadTimeout, DefaultReadTimeout)) {
 				st.refuse(&StatusError{408, "request body timed out"}, 0)
 			}
 		case c.RecvBufferLen() > 0:
-			if now-st.headStart >= ticks(orDur(p.ReadHeaderTimeout, DefaultReadHeaderTimeout)) {
+			if now-st.headStart > ticks(orDur(p.ReadHeaderTimeout, DefaultReadHeaderTimeout)) {
 				st.refuse(&StatusError{408, "request head timed out"}, 0)
 			}
 		case c.SendBufferLen() == 0:
@@ -92,7 +92,7 @@ func (s *sweepState) sweep() {
 			if st.lastRead > last {
 				last = st.lastRead
 			}
-			if now-last >= ticks(orDur(p.IdleTimeout, DefaultIdleTimeout)) {
+			if now-last > ticks(orDur(p.IdleTimeout, DefaultIdleTimeout)) {
 				c.Close()
 			}
 		}
