@@ -299,6 +299,7 @@ func (st *connState) finish(dst []byte, start int, r *Request, closing bool) ([]
 	st.cur = nil
 	st.lastActive = sweeper.tick
 	if r != nil {
+		r.cancel()
 		r.cleanup()
 	}
 	if closing {

@@ -236,6 +236,9 @@ func (p *Protocol) Input(buf []byte, c *workerman.Connection) (int, error) {
 	st.lastRead = sweeper.tick
 	switch st.phase {
 	case phaseDiscard:
+		if len(buf) > c.MaxPackageSize {
+			buf = buf[:c.MaxPackageSize]
+		}
 		st.discarded += len(buf)
 		if st.discarded > lingerBytes {
 			c.Close()
@@ -298,12 +301,21 @@ func (p *Protocol) Input(buf []byte, c *workerman.Connection) (int, error) {
 			return st.refuse(&StatusError{413, "request body larger than the limit"}, len(buf))
 		}
 		st.expectBody(buf, end)
-		if h.contentLength > int64(p.bodyMemoryLimit()) {
+		if st.streams(c) {
 			return end, nil
 		}
 		return end + int(h.contentLength), nil
 	}
 	return end, nil
+}
+
+// streams reports whether the body of the parsed head is received in
+// pieces (chunked, or longer than the memory limit or the connection's
+// MaxPackageSize) rather than as part of one package with the head.
+func (st *connState) streams(c *workerman.Connection) bool {
+	h := &st.h
+	return h.chunked || h.contentLength > int64(st.p.bodyMemoryLimit()) ||
+		int64(h.end)+h.contentLength > int64(c.MaxPackageSize)
 }
 
 // expectBody answers "Expect: 100-continue" when the body has not started
@@ -318,6 +330,10 @@ var continueLine = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 
 // inputBody consumes the next piece of a streamed body.
 func (st *connState) inputBody(buf []byte) (int, error) {
+	// A piece is a package too: keep it within MaxPackageSize.
+	if len(buf) > st.c.MaxPackageSize {
+		buf = buf[:st.c.MaxPackageSize]
+	}
 	if st.h.chunked {
 		n, done, err := st.chunk.feed(buf, st.sink, st.p.maxBody(st.c), st.p)
 		if err != nil {
@@ -385,6 +401,9 @@ func (st *connState) refuse(e *StatusError, n int) (int, error) {
 	}
 	c := st.c
 	workerman.Timer.Once(lingerTime, func() { c.Close() })
+	if n > c.MaxPackageSize {
+		n = c.MaxPackageSize
+	}
 	return n, nil
 }
 
@@ -408,7 +427,7 @@ func (p *Protocol) Decode(pkg []byte, c *workerman.Connection) (any, error) {
 	}
 	h := &st.h
 	r := newRequest(st, pkg)
-	if h.chunked || h.contentLength > int64(p.bodyMemoryLimit()) {
+	if st.streams(c) {
 		st.req = r
 		st.phase = phaseBody
 		st.sink = &bodySink{memLimit: p.bodyMemoryLimit(), dir: p.tempDir()}

@@ -310,3 +310,24 @@ func TestAbsoluteFormTarget(t *testing.T) {
 
 var _ = url.Values{}
 var _ = os.Getpid
+
+// A connection with a small MaxPackageSize still takes bodies up to
+// MaxBodySize: they are streamed instead of buffered in one package.
+func TestBodyLargerThanMaxPackageSize(t *testing.T) {
+	w := workerman.NewWorker("http://127.0.0.1:0")
+	w.Protocol = &wmhttp.Protocol{MaxBodySize: 1 << 20}
+	w.OnConnect = func(c *workerman.Connection) { c.MaxPackageSize = 1000 }
+	w.OnMessage = func(c *workerman.Connection, data any) {
+		c.Send(fmt.Sprint(len(data.(*wmhttp.Request).RawBody())))
+	}
+	addr := serveWorker(t, w)
+	resp, err := client().Post("http://"+addr+"/", "text/plain", strings.NewReader(strings.Repeat("b", 5000)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "5000" {
+		t.Fatalf("got %q", b)
+	}
+}

@@ -1,5 +1,0 @@
-//go:build !race
-
-package workerman_test
-
-const pmRaceBuild = false
