@@ -140,8 +140,9 @@ func dial(addr string) *gorilla.Conn {
 	}
 }
 
-// echo runs conns connections doing msgs round trips each.
-func echo(addr string, conns, msgs, size int) time.Duration {
+// echo runs conns connections doing msgs round trips each; mark runs once
+// they are connected, just before the clock starts.
+func echo(addr string, conns, msgs, size int, mark func()) time.Duration {
 	cs := make([]*gorilla.Conn, conns)
 	for i := range cs {
 		cs[i] = dial(addr)
@@ -151,6 +152,7 @@ func echo(addr string, conns, msgs, size int) time.Duration {
 		payload[i] = 'e'
 	}
 	var wg sync.WaitGroup
+	mark()
 	start := time.Now()
 	for _, c := range cs {
 		wg.Add(1)
@@ -177,7 +179,7 @@ func echo(addr string, conns, msgs, size int) time.Duration {
 
 // broadcast connects subs subscribers, publishes pubs messages and waits
 // until every subscriber has received all of them.
-func broadcast(addr string, subs, pubs, size int) time.Duration {
+func broadcast(addr string, subs, pubs, size int, mark func()) time.Duration {
 	cs := make([]*gorilla.Conn, subs)
 	for i := range cs {
 		cs[i] = dial(addr)
@@ -205,6 +207,7 @@ func broadcast(addr string, subs, pubs, size int) time.Duration {
 			}
 		}
 	}()
+	mark()
 	start := time.Now()
 	for range pubs {
 		pub.WriteMessage(gorilla.BinaryMessage, payload)
@@ -237,13 +240,12 @@ func run(rounds, conns, msgs, size, subs, pubs int) {
 		order := append(slices.Clone(impls[r%len(impls):]), impls[:r%len(impls)]...)
 		for _, impl := range order {
 			s := startServer(impl)
-			before := s.stats(false)
-			d := echo(s.addr, conns, msgs, size)
+			var before stats
+			d := echo(s.addr, conns, msgs, size, func() { before = s.stats(false) })
 			after := s.stats(false)
 			n := float64(conns * msgs)
 			res["echo"][impl] = append(res["echo"][impl], result{n / d.Seconds(), float64(after.mallocs-before.mallocs) / n, float64(after.syscalls-before.syscalls) / n})
-			before = s.stats(false)
-			d = broadcast(s.addr, subs, pubs, size)
+			d = broadcast(s.addr, subs, pubs, size, func() { before = s.stats(false) })
 			after = s.stats(false)
 			n = float64(subs+1) * float64(pubs)
 			res["broadcast"][impl] = append(res["broadcast"][impl], result{n / d.Seconds(), float64(after.mallocs-before.mallocs) / n, float64(after.syscalls-before.syscalls) / n})
