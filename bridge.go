@@ -162,9 +162,12 @@ func (b *connBridge) deliver() {
 		switch {
 		case c.status != StatusEstablished:
 			// Closing: input is discarded while the send buffer drains.
-		case len(c.recvBuf) > 0:
+		case c.paused || len(c.recvBuf) > 0:
+			// Read before the pause took effect: keep it for ResumeRecv.
 			c.recvBuf = append(c.recvBuf, data...)
-			c.process(c.recvBuf, true)
+			if !c.paused {
+				c.process(c.recvBuf, true)
+			}
 		default:
 			c.process(data, false)
 		}
