@@ -280,20 +280,15 @@ func TestHeartbeat(t *testing.T) {
 	silent.expectClose(websocket.CloseGoingAway)
 	<-closed
 
-	// A client that answers pings stays connected.
+	// A client that answers pings stays connected well past IdleTimeout.
 	alive, _ := dialRaw(t, addr, "/")
-	deadline := time.Now().Add(time.Second)
-	pongs := 0
-	for time.Now().Before(deadline) {
+	start := time.Now()
+	for time.Since(start) < time.Second {
 		f := alive.mustRead()
 		if f.op != websocket.OpPing {
-			t.Fatalf("got %v", f)
+			t.Fatalf("got %v after %v", f, time.Since(start))
 		}
 		alive.send(true, 0, websocket.OpPong, f.payload)
-		pongs++
-	}
-	if pongs < 3 {
-		t.Fatalf("only %d pings in a second", pongs)
 	}
 	alive.send(true, 0, websocket.OpClose, nil)
 	alive.expect(websocket.OpClose, nil)
