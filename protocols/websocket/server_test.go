@@ -270,7 +270,7 @@ func TestFragmentingOutput(t *testing.T) {
 func TestHeartbeat(t *testing.T) {
 	w := workerman.NewWorker("websocket://127.0.0.1:0")
 	closed := make(chan int, 4)
-	w.Protocol = &websocket.Server{PingInterval: 100 * time.Millisecond, IdleTimeout: 300 * time.Millisecond}
+	w.Protocol = &websocket.Server{PingInterval: 200 * time.Millisecond, IdleTimeout: time.Second}
 	w.OnClose = func(c *workerman.Connection) { closed <- c.ID }
 	addr := serve(t, w)
 
@@ -283,7 +283,7 @@ func TestHeartbeat(t *testing.T) {
 	// A client that answers pings stays connected well past IdleTimeout.
 	alive, _ := dialRaw(t, addr, "/")
 	start := time.Now()
-	for time.Since(start) < time.Second {
+	for time.Since(start) < 2500*time.Millisecond {
 		f := alive.mustRead()
 		if f.op != websocket.OpPing {
 			t.Fatalf("got %v after %v", f, time.Since(start))
