@@ -15,12 +15,16 @@ import (
 
 // connectClient runs setup on the loop to create, configure and connect an
 // outbound connection, and destroys it when the test ends.
-func connectClient(t *testing.T, url string, setup func(con *workerman.Connection)) *workerman.Connection {
+func connectClient(t *testing.T, url string, setup func(con *workerman.Connection), opts ...*workerman.DialOptions) *workerman.Connection {
 	t.Helper()
 	var con *workerman.Connection
 	var err error
+	var o *workerman.DialOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	wmtest.Do(func() {
-		con, err = workerman.NewAsyncTcpConnection(url, nil)
+		con, err = workerman.NewAsyncTcpConnection(url, o)
 		if err != nil {
 			return
 		}
