@@ -373,18 +373,14 @@ func ctlRequest(p paths, req *ctlMsg, timeout time.Duration) (*ctlMsg, error) {
 	return m, nil
 }
 
-// waitUnlocked waits until no process holds the pid file's lock: the
-// master has exited.
-func waitUnlocked(p paths, timeout time.Duration) bool {
+// waitUnlocked waits until no process holds the lock of the pid file f:
+// the master has exited (it keeps the lock until its last moment, even
+// after it has removed the file).
+func waitUnlocked(f *os.File, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	for {
-		f, err := os.Open(p.pid)
-		if err != nil {
-			return true
-		}
-		err = unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB)
-		f.Close()
-		if err == nil {
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err == nil {
+			unix.Flock(int(f.Fd()), unix.LOCK_UN)
 			return true
 		}
 		if time.Now().After(deadline) {
@@ -419,6 +415,13 @@ func stopCommand(p paths, graceful, restarting bool) int {
 	} else {
 		say(p, "is stopping ...")
 	}
+	// Hold the pid file open: its lock tells when the master is gone.
+	pf, err := os.Open(p.pid)
+	if err == nil {
+		defer pf.Close()
+	} else {
+		pf = nil
+	}
 	if _, err := ctlRequest(p, &ctlMsg{Type: "stop", Graceful: graceful}, 10*time.Second); err != nil {
 		say(p, "stop fail: %s", ctlErrorText(p, pid, err))
 		return ExitFailure
@@ -427,7 +430,7 @@ func stopCommand(p paths, graceful, restarting bool) int {
 	if graceful {
 		timeout = GracefulStopTimeout + StopTimeout + 3*time.Second
 	}
-	if !waitMasterGone(p, pid, timeout) {
+	if !waitMasterGone(pf, pid, timeout) {
 		say(p, "stop fail: the master (pid %d) is still running after %v", pid, timeout)
 		return ExitFailure
 	}
@@ -435,22 +438,31 @@ func stopCommand(p paths, graceful, restarting bool) int {
 	return ExitOK
 }
 
-// waitMasterGone waits until the master has exited: its pid file lock is
-// free, or (when the pid file is missing) its control socket is gone.
-func waitMasterGone(p paths, pid int, timeout time.Duration) bool {
-	if _, err := os.Stat(p.pid); err == nil {
-		return waitUnlocked(p, timeout)
+// waitMasterGone waits until the master has exited: the lock of its pid
+// file f is free, or, without a pid file, its process is gone.
+func waitMasterGone(f *os.File, pid int, timeout time.Duration) bool {
+	if f != nil {
+		return waitUnlocked(f, timeout)
 	}
 	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		c, err := ctlDial(p)
-		if err != nil {
-			return true
+	for processAlive(pid) && !isZombie(pid) {
+		if time.Now().After(deadline) {
+			return false
 		}
-		c.Close()
 		time.Sleep(20 * time.Millisecond)
 	}
-	return false
+	return true
+}
+
+// isZombie reports whether a process has exited and waits to be reaped.
+func isZombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	return len(f) > 0 && (f[0] == "Z" || f[0] == "X")
 }
 
 func reloadCommand(p paths, graceful bool) int {

@@ -375,9 +375,9 @@ func (m *master) cleanup() {
 		m.ctl = nil
 	}
 	if m.lock != nil {
+		// The lock itself stays until the process exits: the stop command
+		// waits for it to know that the master is gone.
 		os.Remove(m.p.pid)
-		m.lock.Close()
-		m.lock = nil
 	}
 }
 

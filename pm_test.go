@@ -34,7 +34,9 @@ func buildSvc(t *testing.T, dir string) pmBins {
 	build := func(out string, ldflags string) string {
 		path := filepath.Join(dir, out)
 		args := []string{"build", "-o", path}
-		if pmRaceBuild {
+		if os.Getenv("WORKERMAN_PM_RACE") != "" {
+			// Race-enabled programs start slowly; opt in to check the
+			// master and worker processes themselves for races.
 			args = append(args, "-race")
 		}
 		if ldflags != "" {
@@ -62,25 +64,37 @@ func TestProcessManager(t *testing.T) {
 	os.Chmod(dir, 0o755)
 	bins := buildSvc(t, dir)
 
-	t.Run("Usage", func(t *testing.T) { testUsage(t, bins) })
-	t.Run("Foreground", func(t *testing.T) { testForeground(t, bins) })
-	t.Run("CtrlC", func(t *testing.T) { testCtrlC(t, bins) })
-	t.Run("Daemon", func(t *testing.T) { testDaemon(t, bins) })
-	t.Run("KillChild", func(t *testing.T) { testKillChild(t, bins) })
-	t.Run("StopAllInChild", func(t *testing.T) { testStopAllInChild(t, bins) })
-	t.Run("ReloadUnderLoad", func(t *testing.T) { testReloadUnderLoad(t, bins) })
-	t.Run("ReloadBrokenBinary", func(t *testing.T) { testReloadBroken(t, bins) })
-	t.Run("ReusePort", func(t *testing.T) { testReusePort(t, bins) })
-	t.Run("StopGraceful", func(t *testing.T) { testStopGraceful(t, bins) })
-	t.Run("StopFast", func(t *testing.T) { testStopFast(t, bins) })
-	t.Run("StalePidFile", func(t *testing.T) { testStalePidFile(t, bins) })
-	t.Run("MissingPidFile", func(t *testing.T) { testMissingPidFile(t, bins) })
-	t.Run("StartFailures", func(t *testing.T) { testStartFailures(t, bins) })
-	t.Run("StatusAndConnections", func(t *testing.T) { testStatusAndConnections(t, bins) })
-	t.Run("StatusLive", func(t *testing.T) { testStatusLive(t, bins) })
-	t.Run("Restart", func(t *testing.T) { testRestart(t, bins) })
-	t.Run("OwnFlags", func(t *testing.T) { testOwnFlags(t, bins) })
-	t.Run("User", func(t *testing.T) { testUser(t, bins) })
+	// Each subtest runs its own copy of the program (own directory, pid
+	// file and port), so they run side by side.
+	for _, tc := range []struct {
+		name string
+		f    func(*testing.T, pmBins)
+	}{
+		{"Usage", testUsage},
+		{"Foreground", testForeground},
+		{"CtrlC", testCtrlC},
+		{"Daemon", testDaemon},
+		{"KillChild", testKillChild},
+		{"StopAllInChild", testStopAllInChild},
+		{"ReloadUnderLoad", testReloadUnderLoad},
+		{"ReloadBrokenBinary", testReloadBroken},
+		{"ReusePort", testReusePort},
+		{"StopGraceful", testStopGraceful},
+		{"StopFast", testStopFast},
+		{"StalePidFile", testStalePidFile},
+		{"MissingPidFile", testMissingPidFile},
+		{"StartFailures", testStartFailures},
+		{"StatusAndConnections", testStatusAndConnections},
+		{"StatusLive", testStatusLive},
+		{"Restart", testRestart},
+		{"OwnFlags", testOwnFlags},
+		{"User", testUser},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.f(t, bins)
+		})
+	}
 }
 
 // svc is one copy of the test program.
@@ -126,13 +140,12 @@ func newSvc(t *testing.T, bin string, env ...string) *svc {
 // install puts a binary at s.bin the way a deployment does: a new file
 // renamed over the old one.
 func (s *svc) install(bin string) {
-	b, err := os.ReadFile(bin)
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	// cp writes the copy: a file this process held open for writing could
+	// leak into a process another test forks at that moment, and executing
+	// it would then fail with "text file busy".
 	tmp := s.bin + ".new"
-	if err := os.WriteFile(tmp, b, 0o755); err != nil {
-		s.t.Fatal(err)
+	if out, err := exec.Command("cp", bin, tmp).CombinedOutput(); err != nil {
+		s.t.Fatalf("cp: %v %s", err, out)
 	}
 	if err := os.Rename(tmp, s.bin); err != nil {
 		s.t.Fatal(err)
