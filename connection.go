@@ -395,7 +395,7 @@ func (c *Connection) flush() {
 		c.OnBufferDrain(c)
 	}
 	if c.status == StatusClosing {
-		c.destroy()
+		c.finishClose()
 	}
 }
 
@@ -648,10 +648,26 @@ func (c *Connection) Close(data ...any) {
 		return
 	}
 	if c.SendBufferLen() == 0 {
-		c.destroy()
+		c.finishClose()
 		return
 	}
 	c.setEvents(eventloop.Writable)
+}
+
+// finishClose ends a connection closed with Close once its output is
+// written. It first discards input that has already arrived: closing a
+// socket with unread input makes the kernel send a reset, which can make
+// the peer lose the last bytes sent to it (a response, a close frame).
+func (c *Connection) finishClose() {
+	if c.fd >= 0 && c.udpPeer == nil && (c.ext == nil || !c.ext.bridged()) {
+		buf := c.loop.ReadBuffer()
+		for i := 0; i < 4; i++ {
+			if n, err := unix.Read(c.fd, buf); n <= 0 || err != nil {
+				break
+			}
+		}
+	}
+	c.destroy()
 }
 
 // Destroy closes the connection at once, discarding unsent data.

@@ -401,3 +401,29 @@ func TestPipeFlowControl(t *testing.T) {
 		t.Fatalf("proxy buffered up to %d bytes with a limit of %d", maxBuffered, limit)
 	}
 }
+
+// TestCloseWithUnreadInputDeliversLastBytes: the client sends a request and
+// more data right behind it; the server answers and closes. The answer must
+// arrive intact rather than be destroyed by a reset for the unread input.
+func TestCloseWithUnreadInputDeliversLastBytes(t *testing.T) {
+	w := workerman.NewWorker("text://127.0.0.1:0")
+	w.OnMessage = func(c *workerman.Connection, data any) {
+		if data.(string) == "quit" {
+			c.Close("bye")
+		}
+	}
+	addr := wmtest.Serve(t, w)
+	for i := 0; i < 20; i++ {
+		c := dial(t, "tcp", addr)
+		junk := bytes.Repeat([]byte("j"), 100<<10)
+		if _, err := c.Write(append([]byte("quit\n"), junk...)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+		got, err := io.ReadAll(c)
+		if err != nil || string(got) != "bye\n" {
+			t.Fatalf("round %d: got %q, %v", i, got, err)
+		}
+		c.Close()
+	}
+}
