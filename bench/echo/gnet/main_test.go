@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
-	"github.com/panjf2000/gnet/v2/pkg/logging"
 	"github.com/workerman-go/workerman/bench/loadgen"
 )
 
@@ -24,7 +23,7 @@ func listen(t testing.TB) string {
 	errc := make(chan error, 1)
 	h := testEcho{echo: &echo{addr: addr}, booted: make(chan gnet.Engine, 1)}
 	go func() {
-		errc <- gnet.Run(h, "tcp://"+addr, gnet.WithMulticore(false), gnet.WithLogLevel(logging.ErrorLevel))
+		errc <- gnet.Run(h, "tcp://"+addr, gnet.WithMulticore(false), gnet.WithLogger(quiet{}))
 	}()
 	select {
 	case eng := <-h.booted:
@@ -83,3 +82,13 @@ func BenchmarkEcho4K(b *testing.B) {
 	b.ReportAllocs()
 	loadgen.BenchmarkRoundTrips(b, listen(b), 4096)
 }
+
+// quiet drops gnet's log lines, which would interleave with benchmark
+// output.
+type quiet struct{}
+
+func (quiet) Debugf(string, ...any) {}
+func (quiet) Infof(string, ...any)  {}
+func (quiet) Warnf(string, ...any)  {}
+func (quiet) Errorf(string, ...any) {}
+func (quiet) Fatalf(string, ...any) {}
