@@ -3,6 +3,7 @@ package workerman_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -12,18 +13,23 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/workerman-go/workerman"
 	"github.com/workerman-go/workerman/internal/testcert"
 	"github.com/workerman-go/workerman/internal/wmtest"
+	wmhttp "github.com/workerman-go/workerman/protocols/http"
+	_ "github.com/workerman-go/workerman/protocols/websocket"
 )
 
 // tlsEnv is a test CA with a server certificate for 127.0.0.1/localhost.
@@ -708,4 +714,196 @@ func TestTLSAsyncReconnect(t *testing.T) {
 	if closes.Load() < 2 {
 		t.Errorf("OnClose ran %d times, want one per lost connection and failed attempt", closes.Load())
 	}
+}
+
+// TestHTTPS is the manual's 创建https服务: an http:// worker with
+// Transport "ssl" and the certificate files, checked by Go's HTTP client
+// and by curl, both verifying the certificate against the test CA.
+func TestHTTPS(t *testing.T) {
+	e := newTLSEnv(t)
+	_, addr := serveTLS(t, e, "http://127.0.0.1:0", func(w *workerman.Worker) {
+		w.OnMessage = func(c *workerman.Connection, data any) {
+			r := data.(*wmhttp.Request)
+			if r.Path() == "/echo" {
+				c.Send(wmhttp.NewResponse(200, map[string]string{"Content-Type": "application/octet-stream"}, string(r.RawBody())))
+				return
+			}
+			c.Send("hello " + r.Get("name"))
+		}
+	})
+	_, port, _ := net.SplitHostPort(addr)
+	base := "https://localhost:" + port
+
+	tr := &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: e.ca.Pool},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 20 * time.Second}
+	resp, err := client.Get(base + "/?name=go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "hello go" || resp.TLS == nil {
+		t.Fatalf("GET: %q (TLS %v)", body, resp.TLS != nil)
+	}
+	// A 2 MiB upload echoed back, on the same kept-alive connection.
+	big := bytes.Repeat([]byte("0123456789abcdef"), 2<<20/16)
+	reused := false
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused },
+	})
+	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/echo", bytes.NewReader(big))
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(body, big) {
+		t.Fatalf("POST echo: %d bytes, want %d", len(body), len(big))
+	}
+	if !reused {
+		t.Error("the second request did not reuse the TLS connection")
+	}
+
+	curl := wmtest.RequireTool(t, "curl")
+	resolve := "localhost:" + port + ":127.0.0.1"
+	out, err := exec.Command(curl, "-sS", "--max-time", "20", "--cacert", e.ca.File, "--resolve", resolve,
+		base+"/?name=curl", base+"/?name=again").CombinedOutput()
+	if err != nil || string(out) != "hello curlhello again" {
+		t.Fatalf("curl: %q %v", out, err)
+	}
+	// Without the CA, curl refuses the certificate (exit status 60).
+	err = exec.Command(curl, "-sS", "--max-time", "20", "--resolve", resolve, base+"/").Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 60 {
+		t.Fatalf("curl without the CA: %v, want exit status 60", err)
+	}
+}
+
+// wssDial opens a WebSocket over TLS by hand and returns the connection.
+func wssDial(t *testing.T, addr string, cfg *tls.Config) (*tls.Conn, *bufio.Reader) {
+	t.Helper()
+	c := tlsDial(t, addr, cfg)
+	fmt.Fprintf(c, "GET /chat HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	r := bufio.NewReader(c)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 101 || resp.Header.Get("Sec-WebSocket-Accept") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Fatalf("handshake: %s %v", resp.Status, resp.Header)
+	}
+	return c, r
+}
+
+func wsWriteText(w io.Writer, msg string) {
+	mask := [4]byte{1, 2, 3, 4}
+	f := []byte{0x81, 0x80 | byte(len(msg))}
+	f = append(f, mask[:]...)
+	for i := 0; i < len(msg); i++ {
+		f = append(f, msg[i]^mask[i%4])
+	}
+	w.Write(f)
+}
+
+func wsReadText(r *bufio.Reader) (string, error) {
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return "", err
+	}
+	if h[0] != 0x81 || h[1] > 125 {
+		return "", fmt.Errorf("unexpected frame header % x", h)
+	}
+	b := make([]byte, h[1])
+	_, err := io.ReadFull(r, b)
+	return string(b), err
+}
+
+// TestWSS is the manual's 创建wss服务: a websocket:// worker with Transport
+// "ssl", used by a Go client and by headless Chromium trusting the test CA
+// through its certificate database.
+func TestWSS(t *testing.T) {
+	e := newTLSEnv(t)
+	acks := make(chan string, 4)
+	_, wsAddr := serveTLS(t, e, "websocket://127.0.0.1:0", func(w *workerman.Worker) {
+		w.OnMessage = func(c *workerman.Connection, data any) {
+			s := data.(string)
+			if strings.HasPrefix(s, "ack:") {
+				acks <- s
+				return
+			}
+			c.Send("echo:" + s)
+		}
+	})
+	_, wsPort, _ := net.SplitHostPort(wsAddr)
+
+	t.Run("go client", func(t *testing.T) {
+		c, r := wssDial(t, wsAddr, e.clientConfig())
+		for _, m := range []string{"one", "two"} {
+			wsWriteText(c, m)
+			if got, err := wsReadText(r); err != nil || got != "echo:"+m {
+				t.Fatalf("got %q %v", got, err)
+			}
+		}
+	})
+
+	t.Run("chromium", func(t *testing.T) {
+		chromium := wmtest.RequireTool(t, "chromium")
+		certutil := wmtest.RequireTool(t, "certutil")
+		page := `<!doctype html><title>wss</title><script>
+const ws = new WebSocket("wss://localhost:` + wsPort + `/");
+ws.onopen = () => ws.send("hello from chromium");
+ws.onmessage = (e) => ws.send("ack:" + e.data + ":" + location.protocol);
+</script>`
+		var pageHits atomic.Int32
+		_, pageAddr := serveTLS(t, e, "http://127.0.0.1:0", func(w *workerman.Worker) {
+			w.OnMessage = func(c *workerman.Connection, data any) {
+				pageHits.Add(1)
+				c.Send(wmhttp.NewResponse(200, map[string]string{"Content-Type": "text/html"}, page))
+			}
+		})
+		_, pagePort, _ := net.SplitHostPort(pageAddr)
+
+		// A private home whose NSS database trusts the test CA.
+		home := t.TempDir()
+		nss := "sql:" + filepath.Join(home, ".pki", "nssdb")
+		os.MkdirAll(filepath.Join(home, ".pki", "nssdb"), 0o700)
+		for _, args := range [][]string{
+			{"-d", nss, "-N", "--empty-password"},
+			{"-d", nss, "-A", "-t", "C,,", "-n", "workerman test CA", "-i", e.ca.File},
+		} {
+			if out, err := exec.Command(certutil, args...).CombinedOutput(); err != nil {
+				t.Fatalf("certutil %v: %v %s", args, err, out)
+			}
+		}
+		cmd := exec.Command(chromium, "--no-sandbox", "--headless", "--disable-gpu", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync",
+			"--user-data-dir="+filepath.Join(home, "profile"), "https://localhost:"+pagePort+"/")
+		cmd.Env = append(os.Environ(), "HOME="+home)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			cmd.Wait()
+		}()
+		select {
+		case ack := <-acks:
+			if ack != "ack:echo:hello from chromium:https:" {
+				t.Fatalf("browser sent %q", ack)
+			}
+		case <-time.After(40 * time.Second):
+			t.Fatalf("no message from Chromium over wss (page served %d times); stderr:\n%s", pageHits.Load(), stderr.String())
+		}
+	})
 }
