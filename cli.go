@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -165,6 +166,12 @@ func orNothing(s string) string {
 	}
 	return s
 }
+
+// Logger returns the logger of the framework's own messages: the one set
+// with SetLogger, or, in the processes RunAll starts, one writing to
+// LogFile (and to the terminal in the foreground), or slog.Default().
+// Components such as FileMonitor log through it.
+func Logger() *slog.Logger { return logger() }
 
 // paths are the files through which the command line finds the master.
 type paths struct {
