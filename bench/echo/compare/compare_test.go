@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/workerman-go/workerman/internal/wmtest"
 )
 
 func TestParseScenarios(t *testing.T) {
@@ -124,23 +126,32 @@ func TestReportTables(t *testing.T) {
 	}
 }
 
-// TestCompareEndToEnd builds the three servers and runs a tiny comparison
-// through every measurement the real run makes.
-func TestCompareEndToEnd(t *testing.T) {
+// buildServers builds the echo servers into a temporary directory and
+// returns their specs.
+func buildServers(t *testing.T, names ...string) []serverSpec {
+	t.Helper()
 	if testing.Short() {
-		t.Skip("builds three servers")
+		t.Skip("builds the echo servers")
 	}
+	pkgs := map[string]string{"ours": "../ours", "gnet": "../gnet", "net": "../netecho"}
 	dir := t.TempDir()
-	for name, pkg := range map[string]string{"ours": "../ours", "gnet": "../gnet", "net": "../netecho"} {
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "echo-"+name), pkg).CombinedOutput()
+	for _, name := range names {
+		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "echo-"+name), pkgs[name]).CombinedOutput()
 		if err != nil {
 			t.Fatalf("build %s: %v\n%s", name, err, out)
 		}
 	}
-	specs, err := serverSpecs(dir, "ours,gnet,net")
+	specs, err := serverSpecs(dir, strings.Join(names, ","))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return specs
+}
+
+// TestCompareEndToEnd builds the three servers and runs a tiny comparison
+// through every measurement the real run makes.
+func TestCompareEndToEnd(t *testing.T) {
+	specs := buildServers(t, "ours", "gnet", "net")
 	o := options{
 		Servers:   specs,
 		Scenarios: []scenario{{5, 64, 1}, {3, 1000, 2}},
@@ -149,9 +160,6 @@ func TestCompareEndToEnd(t *testing.T) {
 		Duration:  300 * time.Millisecond,
 		Idle:      200,
 		Perf:      true,
-	}
-	if _, err := exec.LookPath("strace"); err == nil {
-		o.Strace = 300 * time.Millisecond
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -187,22 +195,29 @@ func TestCompareEndToEnd(t *testing.T) {
 			t.Errorf("net server: %.0f B of heap per connection, want at least its 8 KiB buffer", im.HeapPerConn)
 		}
 	}
-	if o.Strace > 0 {
-		if len(rep.Strace) != 3 {
-			t.Fatalf("%d strace profiles", len(rep.Strace))
-		}
-		for _, p := range rep.Strace {
-			if p.PerMsg["read"] < 0.5 || p.PerMsg["write"] < 0.5 {
-				t.Errorf("strace %s: %v", p.Server, p.PerMsg)
-			}
-		}
-	}
 	var b bytes.Buffer
 	rep.write(&b)
 	for _, s := range []string{"| ours |", "| gnet |", "| net |", "ours/gnet", "ours/net", "Memory per idle connection"} {
 		if !strings.Contains(b.String(), s) {
 			t.Errorf("report lacks %q", s)
 		}
+	}
+}
+
+func TestStraceProfile(t *testing.T) {
+	wmtest.RequireTool(t, "strace")
+	specs := buildServers(t, "ours")
+	o := options{Servers: specs, Scenarios: []scenario{{4, 64, 1}}, Rounds: 1, Duration: 300 * time.Millisecond, Strace: 300 * time.Millisecond}
+	p, err := straceRun(context.Background(), o, specs[0], o.Scenarios[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The framework's loop reads and writes once per echoed message.
+	if r, w := p.PerMsg["read"], p.PerMsg["write"]; r < 0.9 || r > 1.5 || w < 0.9 || w > 1.5 {
+		t.Errorf("read %.2f write %.2f per message: %v", r, w, p.PerMsg)
+	}
+	if p.Total < p.PerMsg["read"]+p.PerMsg["write"] {
+		t.Errorf("total %.2f below read+write", p.Total)
 	}
 }
 

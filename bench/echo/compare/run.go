@@ -324,6 +324,12 @@ func measure(ctx context.Context, o options, s serverSpec, sc scenario) (measure
 				m.PerCall[name] = float64(n) / msgs
 			}
 		}
+		// perf misses the calls of threads made after it attached;
+		// /proc counts every read and write, so compare the two.
+		if rw := m.PerCall["read"] + m.PerCall["write"] + m.PerCall["readv"] + m.PerCall["writev"]; rw < 0.9*m.RWCallsPerMsg {
+			o.Log.Warn("perf counted fewer reads and writes than /proc: the server made threads during the window, its syscall figures are low",
+				"server", s.Name, "perf", rw, "proc", m.RWCallsPerMsg)
+		}
 	}
 	if wall > 0 {
 		m.ServerCPU = float64(after.CPU-before.CPU) / float64(wall)
