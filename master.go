@@ -143,6 +143,12 @@ func runMaster(p paths, ws []*Worker, daemon bool, report *frameConn) int {
 		m.result(ExitFailure)
 		return ExitFailure
 	}
+	if m.state == mStopping && m.readyCount < m.total {
+		// Stopped (by a signal or the stop command) before the start ended.
+		m.out(fmt.Sprintf("Workerman[%s] start fail: stopped while starting\n", p.name))
+		m.result(ExitFailure)
+		return ExitFailure
+	}
 	return ExitOK
 }
 
