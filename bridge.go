@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/workerman-go/workerman/eventloop"
 )
@@ -68,13 +69,19 @@ type connBridge struct {
 	tc   interface{ Close() error }
 
 	// Loop side.
-	ready    bool   // handshake done: the writer may run
-	writing  bool   // a writer goroutine holds a batch
-	spare    []byte // a batch buffer given back by the writer
+	ready    bool // handshake done: the writer may run
 	closed   bool
 	graceful bool  // close with a TLS close_notify
 	readErr  error // end of input seen while paused
 	deliverF func()
+
+	// Shared with the writer goroutine. wstate is wIdle, wBusy or wNotify;
+	// only the loop leaves wIdle. A writer that finishes in wBusy goes
+	// idle by itself, without a round trip through the loop: that is the
+	// common case of a reply written while nothing else was sent.
+	wstate  atomic.Int32
+	spareMu sync.Mutex
+	spare   []byte // a batch buffer given back by the writer
 
 	// Shared with the reader goroutine.
 	mu      sync.Mutex
@@ -194,14 +201,44 @@ func (b *connBridge) deliver() {
 // still queued is written before the connection closes.
 func (b *connBridge) readEnded(err error) {
 	c := b.c
-	if errors.Is(err, io.EOF) && c.status == StatusEstablished && (b.writing || c.SendBufferLen() > 0) {
+	if errors.Is(err, io.EOF) && c.status <= StatusClosing && (c.SendBufferLen() > 0 || b.watchWriter()) {
 		c.status = StatusClosing
-		return
-	}
-	if c.status == StatusClosing && errors.Is(err, io.EOF) && (b.writing || c.SendBufferLen() > 0) {
+		b.kick()
 		return
 	}
 	c.destroy()
+}
+
+// Writer states.
+const (
+	wIdle   = iota // no writer goroutine
+	wBusy          // a writer holds a batch
+	wNotify        // a writer holds a batch and must report when it is done
+)
+
+// watchWriter reports whether a writer goroutine is running and, if so,
+// makes sure it reports its completion to the loop. Runs on the loop.
+func (b *connBridge) watchWriter() bool {
+	for {
+		switch b.wstate.Load() {
+		case wIdle:
+			return false
+		case wNotify:
+			return true
+		default:
+			if b.wstate.CompareAndSwap(wBusy, wNotify) {
+				return true
+			}
+		}
+	}
+}
+
+func (b *connBridge) takeSpare() []byte {
+	b.spareMu.Lock()
+	s := b.spare
+	b.spare = nil
+	b.spareMu.Unlock()
+	return s[:0]
 }
 
 // write implements bridge. It runs on the loop.
@@ -223,37 +260,53 @@ func (b *connBridge) write(c *Connection, p []byte) SendResult {
 		c.checkBufferWillFull()
 		return SendQueued
 	}
-	if b.writing {
+	if b.watchWriter() {
 		c.sendBuf = append(c.sendBuf[:0], p...)
 		c.sendOff = 0
 		c.checkBufferWillFull()
 		return SendQueued
 	}
-	out := append(b.spare[:0], p...)
-	b.spare = nil
+	out := append(b.takeSpare(), p...)
 	c.bytesWritten += int64(len(out))
 	b.startWrite(out)
 	return SendOK
 }
 
+// startWrite hands a batch to a new writer goroutine; the writer is idle.
+// A closing connection needs to hear when its last batch is written.
 func (b *connBridge) startWrite(out []byte) {
-	b.writing = true
-	go func() {
-		_, err := b.conn.Write(out)
-		b.loop.Post(func() { b.wrote(out, err) })
-	}()
+	if b.c.status == StatusClosing {
+		b.wstate.Store(wNotify)
+	} else {
+		b.wstate.Store(wBusy)
+	}
+	go b.writeBatch(out)
+}
+
+func (b *connBridge) writeBatch(out []byte) {
+	_, err := b.conn.Write(out)
+	if err == nil {
+		if cap(out) <= 64<<10 {
+			b.spareMu.Lock()
+			b.spare = out
+			b.spareMu.Unlock()
+		}
+		if b.wstate.CompareAndSwap(wBusy, wIdle) {
+			return
+		}
+	}
+	b.loop.Post(func() { b.wrote(err) })
 }
 
 // kick hands the queued bytes to a new writer, as flushing a native
 // connection does, and reports the drain.
 func (b *connBridge) kick() {
 	c := b.c
-	if b.closed || !b.ready || b.writing || c.SendBufferLen() == 0 {
+	if b.closed || !b.ready || c.SendBufferLen() == 0 || b.watchWriter() {
 		return
 	}
 	out := c.sendBuf[c.sendOff:]
-	c.sendBuf, c.sendOff = b.spare[:0], 0
-	b.spare = nil
+	c.sendBuf, c.sendOff = b.takeSpare(), 0
 	c.bytesWritten += int64(len(out))
 	b.startWrite(out)
 	if c.OnBufferDrain != nil {
@@ -261,9 +314,10 @@ func (b *connBridge) kick() {
 	}
 }
 
-// wrote runs on the loop when a writer finished its batch.
-func (b *connBridge) wrote(out []byte, err error) {
-	b.writing = false
+// wrote runs on the loop when a writer that was asked to report (or that
+// failed) has finished its batch.
+func (b *connBridge) wrote(err error) {
+	b.wstate.Store(wIdle)
 	if b.closed {
 		return
 	}
@@ -272,9 +326,6 @@ func (b *connBridge) wrote(out []byte, err error) {
 		c.sendFailed("client closed")
 		c.destroy()
 		return
-	}
-	if cap(out) <= 64<<10 && b.spare == nil {
-		b.spare = out[:0]
 	}
 	if c.SendBufferLen() > 0 {
 		b.kick()
@@ -317,7 +368,7 @@ func (b *connBridge) closeAfterFlush(c *Connection) {
 	if b.closed {
 		return
 	}
-	if !b.writing && c.SendBufferLen() == 0 {
+	if c.SendBufferLen() == 0 && !b.watchWriter() {
 		b.graceful = b.ready
 		c.destroy()
 		return

@@ -1,0 +1,470 @@
+// Command tls compares workerman's TLS transport (crypto/tls bridged to the
+// event loop) with a plain crypto/tls server over net (a goroutine per
+// connection): full-handshake rate, echo round trips of small messages,
+// and bulk echo throughput.
+//
+// Each server runs in its own child process so its allocations and
+// read/write system calls can be counted; both stay up for the whole run
+// and are measured alternately, round after round, by the same client
+// code in this process. The result is the median over the rounds of
+// workerman's figure divided by the peer's.
+//
+//	cd bench && go run ./tls -rounds 7
+package main
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/workerman-go/workerman"
+	"github.com/workerman-go/workerman/internal/testcert"
+)
+
+var (
+	serve      = flag.String("serve", "", "internal: run a server (workerman or gotls)")
+	certFile   = flag.String("cert", "", "internal: certificate file")
+	keyFile    = flag.String("key", "", "internal: key file")
+	rounds     = flag.Int("rounds", 5, "measurement rounds")
+	handshakes = flag.Int("handshakes", 1500, "full TLS handshakes per round and server")
+	hsConc     = flag.Int("hs-conc", 8, "concurrent handshaking clients")
+	conns      = flag.Int("conns", 50, "connections for the echo tests")
+	echoes     = flag.Int("echoes", 400, "round trips per connection per round")
+	msgSize    = flag.Int("msg", 512, "echo message size in bytes")
+	bulkMB     = flag.Int("bulk-mb", 64, "MiB echoed per round in the bulk test (over 4 connections)")
+)
+
+func main() {
+	flag.Parse()
+	if *serve != "" {
+		runServer(*serve)
+		return
+	}
+	if err := drive(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// ---- servers (child processes) ----
+
+func runServer(kind string) {
+	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}}
+	switch kind {
+	case "workerman":
+		w := workerman.NewWorker("tcp://127.0.0.1:0")
+		w.Transport = "ssl"
+		w.TLSConfig = cfg
+		w.OnMessage = func(c *workerman.Connection, data any) { c.Send(data) }
+		if err := w.Listen(); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("ADDR", w.Addr())
+		go control()
+		if err := workerman.EventLoop().Run(); err != nil {
+			log.Fatal(err)
+		}
+	case "gotls":
+		ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("ADDR", ln.Addr())
+		go control()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				log.Fatal(err)
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 16<<10)
+				for {
+					n, err := c.Read(buf)
+					if n > 0 {
+						if _, werr := c.Write(buf[:n]); werr != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	default:
+		log.Fatalf("unknown server %q", kind)
+	}
+}
+
+// control answers "stats" with the process's allocation and read/write
+// system call counts, and exits when its input ends.
+func control() {
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		r, w := procIO()
+		fmt.Printf("STATS %d %d %d\n", ms.Mallocs, r, w)
+	}
+	os.Exit(0)
+}
+
+func procIO() (syscr, syscw int64) {
+	b, _ := os.ReadFile("/proc/self/io")
+	for _, l := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(l, ": ")
+		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		switch k {
+		case "syscr":
+			syscr = n
+		case "syscw":
+			syscw = n
+		}
+	}
+	return
+}
+
+// ---- driver ----
+
+type server struct {
+	name string
+	addr string
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	out  *bufio.Reader
+}
+
+type stats struct{ mallocs, syscalls int64 }
+
+func (s *server) stats() (stats, error) {
+	if _, err := fmt.Fprintln(s.in, "stats"); err != nil {
+		return stats{}, err
+	}
+	line, err := s.out.ReadString('\n')
+	if err != nil {
+		return stats{}, err
+	}
+	var m, r, w int64
+	if _, err := fmt.Sscanf(line, "STATS %d %d %d", &m, &r, &w); err != nil {
+		return stats{}, fmt.Errorf("%s: %q: %w", s.name, line, err)
+	}
+	return stats{m, r + w}, nil
+}
+
+func start(name, cert, key string) (*server, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-serve", name, "-cert", cert, "-key", key)
+	cmd.Stderr = os.Stderr
+	in, _ := cmd.StdinPipe()
+	outp, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{name: name, cmd: cmd, in: in, out: bufio.NewReader(outp)}
+	line, err := s.out.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "ADDR ") {
+		return nil, fmt.Errorf("%s did not start: %q %v", name, line, err)
+	}
+	s.addr = strings.TrimSpace(line[5:])
+	return s, nil
+}
+
+func (s *server) stop() {
+	s.in.Close()
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// result is one measurement: a rate and the server's costs per operation.
+type result struct {
+	rate          float64 // operations (or MiB) per second
+	allocsPerOp   float64
+	syscallsPerOp float64
+	ops           int
+	elapsed       time.Duration
+	unit          string
+}
+
+type test struct {
+	name string
+	unit string
+	run  func(addr string, cfg *tls.Config) (ops int, err error)
+}
+
+func drive() error {
+	dir, err := os.MkdirTemp("", "wm-bench-tls-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ca, err := testcert.NewCA(dir)
+	if err != nil {
+		return err
+	}
+	pair, err := ca.Server("server")
+	if err != nil {
+		return err
+	}
+	var servers []*server
+	for _, name := range []string{"workerman", "gotls"} {
+		s, err := start(name, pair.CertFile, pair.KeyFile)
+		if err != nil {
+			return err
+		}
+		defer s.stop()
+		servers = append(servers, s)
+	}
+	cfg := &tls.Config{RootCAs: ca.Pool, ServerName: "127.0.0.1"}
+	tests := []test{
+		{"handshake (full, ECDSA P-256, TLS 1.3)", "handshakes/s", runHandshakes},
+		{fmt.Sprintf("echo %d B round trips, %d conns", *msgSize, *conns), "round trips/s", runEcho},
+		{fmt.Sprintf("bulk echo %d MiB, 4 conns", *bulkMB), "MiB/s", runBulk},
+	}
+	fmt.Printf("TLS benchmark: %d rounds, GOMAXPROCS %d, %s\n\n", *rounds, runtime.GOMAXPROCS(0), runtime.Version())
+	for _, tc := range tests {
+		var wm, peer []result
+		for r := 0; r < *rounds; r++ {
+			order := []*server{servers[0], servers[1]}
+			if r%2 == 1 {
+				order[0], order[1] = order[1], order[0]
+			}
+			for _, s := range order {
+				res, err := measure(s, tc, cfg)
+				if err != nil {
+					return fmt.Errorf("%s on %s: %w", tc.name, s.name, err)
+				}
+				if s.name == "workerman" {
+					wm = append(wm, res)
+				} else {
+					peer = append(peer, res)
+				}
+			}
+		}
+		report(tc, wm, peer)
+	}
+	return nil
+}
+
+func measure(s *server, tc test, cfg *tls.Config) (result, error) {
+	runtime.GC()
+	before, err := s.stats()
+	if err != nil {
+		return result{}, err
+	}
+	t0 := time.Now()
+	ops, err := tc.run(s.addr, cfg)
+	el := time.Since(t0)
+	if err != nil {
+		return result{}, err
+	}
+	after, err := s.stats()
+	if err != nil {
+		return result{}, err
+	}
+	return result{
+		rate:          float64(ops) / el.Seconds(),
+		allocsPerOp:   float64(after.mallocs-before.mallocs) / float64(ops),
+		syscallsPerOp: float64(after.syscalls-before.syscalls) / float64(ops),
+		ops:           ops,
+		elapsed:       el,
+		unit:          tc.unit,
+	}, nil
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func report(tc test, wm, peer []result) {
+	var ratios, wmRate, peerRate, wmA, peerA, wmS, peerS []float64
+	for i := range wm {
+		ratios = append(ratios, wm[i].rate/peer[i].rate)
+		wmRate = append(wmRate, wm[i].rate)
+		peerRate = append(peerRate, peer[i].rate)
+		wmA = append(wmA, wm[i].allocsPerOp)
+		peerA = append(peerA, peer[i].allocsPerOp)
+		wmS = append(wmS, wm[i].syscallsPerOp)
+		peerS = append(peerS, peer[i].syscallsPerOp)
+	}
+	fmt.Printf("## %s\n", tc.name)
+	fmt.Printf("%-10s %16s %14s %16s\n", "server", "median "+tc.unit, "allocs/op", "r+w syscalls/op")
+	fmt.Printf("%-10s %16.1f %14.1f %16.2f\n", "workerman", median(wmRate), median(wmA), median(wmS))
+	fmt.Printf("%-10s %16.1f %14.1f %16.2f\n", "crypto/tls", median(peerRate), median(peerA), median(peerS))
+	rs := make([]string, len(ratios))
+	for i, r := range ratios {
+		rs[i] = fmt.Sprintf("%.2f", r)
+	}
+	fmt.Printf("ratio workerman/crypto-tls per round: %s; median %.2f\n\n", strings.Join(rs, " "), median(ratios))
+}
+
+// runHandshakes completes full handshakes (no session resumption), each
+// followed by a one-byte echo so that the server's side is finished too.
+func runHandshakes(addr string, cfg *tls.Config) (int, error) {
+	var next atomic.Int64
+	var firstErr error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for g := 0; g < *hsConc; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b := []byte{'x'}
+			for next.Add(1) <= int64(*handshakes) {
+				err := func() error {
+					c, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, cfg)
+					if err != nil {
+						return err
+					}
+					defer c.Close()
+					c.SetDeadline(time.Now().Add(10 * time.Second))
+					if _, err := c.Write(b); err != nil {
+						return err
+					}
+					_, err = io.ReadFull(c, b)
+					return err
+				}()
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return *handshakes, firstErr
+}
+
+// dialAll opens n TLS connections and completes their handshakes.
+func dialAll(addr string, cfg *tls.Config, n int) ([]*tls.Conn, error) {
+	cs := make([]*tls.Conn, 0, n)
+	for i := 0; i < n; i++ {
+		c, err := tls.Dial("tcp", addr, cfg)
+		if err != nil {
+			for _, c := range cs {
+				c.Close()
+			}
+			return nil, err
+		}
+		c.SetDeadline(time.Now().Add(60 * time.Second))
+		cs = append(cs, c)
+	}
+	return cs, nil
+}
+
+// parallel runs f for every connection and returns the first error.
+func parallel(cs []*tls.Conn, f func(c *tls.Conn) error) error {
+	errs := make(chan error, len(cs))
+	for _, c := range cs {
+		go func() { errs <- f(c) }()
+	}
+	var first error
+	for range cs {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// runEcho measures round trips of small messages. Handshakes happen before
+// the clock in measure starts only in spirit: they are few (conns) next to
+// conns*echoes round trips.
+func runEcho(addr string, cfg *tls.Config) (int, error) {
+	cs, err := dialAll(addr, cfg, *conns)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		for _, c := range cs {
+			c.Close()
+		}
+	}()
+	msg := make([]byte, *msgSize)
+	err = parallel(cs, func(c *tls.Conn) error {
+		buf := make([]byte, len(msg))
+		for i := 0; i < *echoes; i++ {
+			if _, err := c.Write(msg); err != nil {
+				return err
+			}
+			if _, err := io.ReadFull(c, buf); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return *conns * *echoes, err
+}
+
+// runBulk streams data through 4 connections and reads the echo back
+// concurrently; the result is in MiB.
+func runBulk(addr string, cfg *tls.Config) (int, error) {
+	cs, err := dialAll(addr, cfg, 4)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		for _, c := range cs {
+			c.Close()
+		}
+	}()
+	per := (*bulkMB << 20) / len(cs)
+	err = parallel(cs, func(c *tls.Conn) error {
+		done := make(chan error, 1)
+		go func() {
+			chunk := make([]byte, 32<<10)
+			for sent := 0; sent < per; sent += len(chunk) {
+				if _, err := c.Write(chunk); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+		n, err := io.CopyN(io.Discard, c, int64(per))
+		if err == nil && n != int64(per) {
+			err = errors.New("short echo")
+		}
+		if werr := <-done; err == nil {
+			err = werr
+		}
+		return err
+	})
+	return *bulkMB, err
+}
