@@ -89,6 +89,7 @@ func TestProcessManager(t *testing.T) {
 		{"Restart", testRestart},
 		{"OwnFlags", testOwnFlags},
 		{"User", testUser},
+		{"TwoPrograms", testTwoPrograms},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -215,9 +216,6 @@ func (s *svc) startDaemon() string {
 
 // cleanup stops whatever the test left running.
 func (s *svc) cleanup() {
-	if _, err := os.Stat(s.pidFile()); err != nil {
-		return
-	}
 	cmd := exec.Command(s.bin, "stop")
 	cmd.Env = s.env
 	cmd.Run()
@@ -533,8 +531,47 @@ func testDaemon(t *testing.T, bins pmBins) {
 	if code != workerman.ExitFailure || !strings.Contains(out, "already running") {
 		t.Errorf("second start in the foreground: exit %d\n%s", code, out)
 	}
+	if os.Getuid() == 0 {
+		// Another user may not control the master (the 停止失败 case of a
+		// different user).
+		cmd := exec.Command(s.bin, "stop")
+		cmd.Env = s.env
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		out, _ := cmd.CombinedOutput()
+		if cmd.ProcessState.ExitCode() != workerman.ExitFailure || !strings.Contains(string(out), "permission denied") || !strings.Contains(string(out), "another user") {
+			t.Errorf("stop by another user: exit %d\n%s", cmd.ProcessState.ExitCode(), out)
+		}
+		if !pmAlive(mp) {
+			t.Fatal("another user stopped the master")
+		}
+	}
 	s.must("stop")
 	pmWaitFor(t, "master exit", 10*time.Second, func() bool { return !pmAlive(mp) })
+}
+
+// Two copies of a program in different directories, with the default pid
+// file, run side by side (运行多个workerman).
+func testTwoPrograms(t *testing.T, bins pmBins) {
+	tmp := t.TempDir()
+	a := newSvc(t, bins.v1, "SVC_PIDFILE=", "SVC_LOGFILE=", "TMPDIR="+tmp)
+	b := newSvc(t, bins.v1, "SVC_PIDFILE=", "SVC_LOGFILE=", "TMPDIR="+tmp)
+	a.startDaemon()
+	b.startDaemon()
+	ra, rb := a.status(), b.status()
+	if ra.MasterPid == rb.MasterPid {
+		t.Fatalf("both copies report master %d", ra.MasterPid)
+	}
+	pmParsePong(t, a.mustAsk("ping"))
+	pmParsePong(t, b.mustAsk("ping"))
+	pids, _ := filepath.Glob(filepath.Join(tmp, "workerman.svc.*.pid"))
+	if len(pids) != 2 {
+		t.Errorf("default pid files %v, want two in TMPDIR", pids)
+	}
+	a.must("stop")
+	if _, err := b.ask("ping"); err != nil {
+		t.Errorf("stopping one copy stopped the other: %v", err)
+	}
+	b.must("stop")
 }
 
 func testKillChild(t *testing.T, bins pmBins) {

@@ -505,11 +505,14 @@ func RunAllArgs(args []string) error {
 	runAllStarted = true
 	ws := append([]*Worker(nil), workers...)
 	workersMu.Unlock()
+	// The role variables are not passed on to programs these processes run.
 	if env := os.Getenv(envChild); env != "" {
+		os.Unsetenv(envChild)
 		runChild(env, ws)
 		return nil
 	}
 	if os.Getenv(envDaemon) != "" {
+		os.Unsetenv(envDaemon)
 		os.Exit(runDaemonMaster(ws))
 	}
 	cmd, err := parseArgs(args)
