@@ -90,6 +90,7 @@ func TestProcessManager(t *testing.T) {
 		{"OwnFlags", testOwnFlags},
 		{"User", testUser},
 		{"TwoPrograms", testTwoPrograms},
+		{"UDPAndUnix", testUDPAndUnix},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -1181,4 +1182,64 @@ func testUser(t *testing.T, bins pmBins) {
 		t.Errorf("whoami: %q", r)
 	}
 	s.must("stop")
+}
+
+func testUDPAndUnix(t *testing.T, bins pmBins) {
+	udpPort := pmFreePort(t)
+	sock := filepath.Join(t.TempDir(), "svc.sock")
+	s := newSvc(t, bins.v1, fmt.Sprintf("SVC_UDP_ADDR=udp://127.0.0.1:%d", udpPort), "SVC_UNIX_PATH="+sock)
+	s.startDaemon()
+	udp := func() string {
+		c, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", udpPort))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		buf := make([]byte, 200)
+		for try := 0; try < 20; try++ {
+			c.Write([]byte("hi"))
+			c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+			if n, err := c.Read(buf); err == nil {
+				return string(buf[:n])
+			}
+		}
+		t.Fatal("no UDP reply")
+		return ""
+	}
+	unixAsk := func() string {
+		c, err := net.DialTimeout("unix", sock, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.Write([]byte("hi\n"))
+		r, err := bufio.NewReader(c).ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(r)
+	}
+	if r := udp(); !strings.HasPrefix(r, "udp v1 ") || !strings.HasSuffix(r, " hi") {
+		t.Errorf("udp: %q", r)
+	}
+	if r := unixAsk(); !strings.HasPrefix(r, "unix v1 ") {
+		t.Errorf("unix: %q", r)
+	}
+	s.install(bins.v2)
+	s.must("reload")
+	if r := udp(); !strings.HasPrefix(r, "udp v2 ") {
+		t.Errorf("udp after reload: %q", r)
+	}
+	if r := unixAsk(); !strings.HasPrefix(r, "unix v2 ") {
+		t.Errorf("unix after reload: %q", r)
+	}
+	r := s.status()
+	if len(r.Workers) != 3 || len(r.Processes) != 5 {
+		t.Errorf("workers %d processes %d, want 3 and 5", len(r.Workers), len(r.Processes))
+	}
+	s.must("stop")
+	if _, err := os.Stat(sock); err == nil {
+		t.Error("the Unix socket file is left after stop")
+	}
 }

@@ -8,6 +8,8 @@
 //	SVC_REUSEPORT=1                        its ReusePort
 //	SVC_USER                               its User
 //	SVC_KEEP_ADDR                          address of a second worker with Reloadable false
+//	SVC_UDP_ADDR                           address of a UDP echo worker (2 processes)
+//	SVC_UNIX_PATH                          path of a text worker on a Unix socket
 //	SVC_FAIL=1                             OnWorkerStart panics (start failure)
 //	SVC_STOP_MS, SVC_GRACE_MS              StopTimeout, GracefulStopTimeout
 //
@@ -112,6 +114,23 @@ func main() {
 		k.OnWorkerReload = func(*workerman.Worker) { keepReloads++ }
 		k.OnMessage = func(c *workerman.Connection, data any) {
 			c.Send(fmt.Sprintf("keeper %d reloads %d", os.Getpid(), keepReloads))
+		}
+	}
+
+	if addr := os.Getenv("SVC_UDP_ADDR"); addr != "" {
+		u := workerman.NewWorker(addr)
+		u.Name = "udp"
+		u.Count = 2
+		u.OnMessage = func(c *workerman.Connection, data any) {
+			c.Send(fmt.Sprintf("udp %s %d %s", version, os.Getpid(), data))
+		}
+	}
+	if path := os.Getenv("SVC_UNIX_PATH"); path != "" {
+		x := workerman.NewWorker("unix://" + path)
+		x.Name = "unix"
+		x.Protocol = workerman.Text
+		x.OnMessage = func(c *workerman.Connection, data any) {
+			c.Send(fmt.Sprintf("unix %s %d", version, os.Getpid()))
 		}
 	}
 
