@@ -10,6 +10,11 @@
 // and the tables give the median requests per second, the median of the
 // per-round ratios, heap allocations per request (runtime.MemStats of the
 // server process) and, with -strace, system calls per request.
+//
+// Throughput on a shared machine swings with the other load on it, so the
+// first columns are requests per second of the server's own CPU time
+// (user+system, from getrusage): the per-core efficiency, which another
+// process competing for the core barely moves.
 package main
 
 import (
@@ -26,6 +31,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,22 +40,30 @@ import (
 )
 
 var (
-	serveImpl = flag.String("serve", "", "run one server: workerman, nethttp, fasthttp or gnet")
+	serveImpl = flag.String("serve", "", "run one server: workerman, adapter (net/http handler on Workerman), nethttp, fasthttp or gnet")
 	addrFlag  = flag.String("addr", "127.0.0.1:0", "listen address for -serve")
 	rounds    = flag.Int("rounds", 5, "rounds of every server and scenario")
 	duration  = flag.Duration("duration", 3*time.Second, "wrk duration per run")
 	conns     = flag.Int("c", 64, "wrk connections")
 	depth     = flag.Int("pipeline", 16, "requests per write in the pipelined scenario")
 	doStrace  = flag.Bool("strace", false, "count system calls per request with strace -c (one extra run per server)")
-	implsFlag = flag.String("impls", "workerman,fasthttp,nethttp,gnet", "servers to compare")
+	implsFlag = flag.String("impls", "workerman,fasthttp,gnet,nethttp,adapter", "servers to compare")
 	serverCPU = flag.String("server-cpu", "0", "taskset CPU list for servers")
 	wrkCPU    = flag.String("wrk-cpu", "1", "taskset CPU list for wrk")
+	cpuProf   = flag.String("cpuprofile", "", "with -serve: write a CPU profile here")
 )
 
 // stats is what a server process reports when it stops.
 type stats struct {
-	Mallocs  uint64 `json:"mallocs"`
-	Requests uint64 `json:"requests"`
+	Mallocs    uint64  `json:"mallocs"`
+	Requests   uint64  `json:"requests"`
+	CPUSeconds float64 `json:"cpu_seconds"` // user+system time while serving
+}
+
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
 const body = "Hello, World!"
@@ -58,6 +72,14 @@ func main() {
 	flag.Parse()
 	if *serveImpl != "" {
 		runtime.GOMAXPROCS(1)
+		if *cpuProf != "" {
+			f, err := os.Create(*cpuProf)
+			if err != nil {
+				log.Fatal(err)
+			}
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
 		serve(*serveImpl, *addrFlag)
 		return
 	}
@@ -77,6 +99,8 @@ func serve(impl, addr string) {
 		requests, start = fastHTTPServer()
 	case "gnet":
 		requests, start = gnetServer(addr)
+	case "adapter":
+		requests, start = adapterServer(addr)
 	default:
 		log.Fatalf("unknown server %q", impl)
 	}
@@ -93,22 +117,27 @@ func serve(impl, addr string) {
 	go func() { errc <- start(ln) }()
 	var m0 runtime.MemStats
 	runtime.ReadMemStats(&m0)
+	cpu0 := cpuSeconds()
 	select {
 	case <-sig:
 	case err := <-errc:
 		log.Fatal(err)
 	}
+	cpu := cpuSeconds() - cpu0
 	var m1 runtime.MemStats
 	runtime.ReadMemStats(&m1)
-	json.NewEncoder(os.Stdout).Encode(stats{Mallocs: m1.Mallocs - m0.Mallocs, Requests: requests()})
+	json.NewEncoder(os.Stdout).Encode(stats{Mallocs: m1.Mallocs - m0.Mallocs, Requests: requests(), CPUSeconds: cpu})
+	pprof.StopCPUProfile()
 	os.Exit(0)
 }
 
 type result struct {
+	perCPU    float64 // requests per second of server CPU time
 	rps       float64
 	requests  int64
 	allocsReq float64
 	syscalls  float64
+	ioCalls   float64
 }
 
 var wrkReqs = regexp.MustCompile(`(\d+) requests in ([\d.]+)(m?s)`)
@@ -139,46 +168,51 @@ func drive() {
 			for si, s := range scenarios {
 				out := run(self, impl, si == 1, script, false)
 				res[s][impl] = append(res[s][impl], out)
-				fmt.Fprintf(os.Stderr, "round %d %-10s %-14s %10.0f req/s %6.2f allocs/req\n", r+1, impl, s, out.rps, out.allocsReq)
+				fmt.Fprintf(os.Stderr, "round %d %-10s %-14s %10.0f req/s %10.0f req/CPU-s %6.2f allocs/req\n", r+1, impl, s, out.rps, out.perCPU, out.allocsReq)
 			}
 		}
 	}
-	var sys map[string]map[string]float64
+	var sys map[string]map[string]result
 	if *doStrace {
-		sys = map[string]map[string]float64{}
+		sys = map[string]map[string]result{}
 		for _, s := range scenarios {
-			sys[s] = map[string]float64{}
+			sys[s] = map[string]result{}
 		}
 		for _, impl := range impls {
 			for si, s := range scenarios {
-				sys[s][impl] = run(self, impl, si == 1, script, true).syscalls
+				sys[s][impl] = run(self, impl, si == 1, script, true)
 			}
 		}
 	}
 	fmt.Printf("GOMAXPROCS=1 servers on CPU %s, wrk -t1 -c%d -d%v on CPU %s, %d rounds, %s\n\n", *serverCPU, *conns, *duration, *wrkCPU, *rounds, time.Now().UTC().Format(time.RFC3339))
 	for _, s := range scenarios {
-		fmt.Printf("%s\n\n| server | median req/s | workerman / server (median of rounds) | allocs/req |", s)
+		fmt.Printf("%s\n\n| server | requests per CPU-second (median) | workerman / server, per CPU-second (median of rounds) | req/s (median, wall clock) | workerman / server, req/s (median of rounds) | allocs/req |", s)
 		if sys != nil {
-			fmt.Printf(" syscalls/req |")
+			fmt.Printf(" syscalls/req (all) | syscalls/req (I/O, poll) |")
 		}
-		fmt.Printf("\n|---|---:|---:|---:|")
+		fmt.Printf("\n|---|---:|---:|---:|---:|---:|")
 		if sys != nil {
-			fmt.Printf("---:|")
+			fmt.Printf("---:|---:|")
 		}
 		fmt.Println()
 		for _, impl := range impls {
 			rs := res[s][impl]
-			var rps, allocs, ratios []float64
+			var rps, per, allocs, ratios, cpuRatios []float64
+			w := res[s]["workerman"]
 			for i, x := range rs {
 				rps = append(rps, x.rps)
+				per = append(per, x.perCPU)
 				allocs = append(allocs, x.allocsReq)
-				if w := res[s]["workerman"]; len(w) > i && x.rps > 0 {
+				if len(w) > i && x.rps > 0 {
 					ratios = append(ratios, w[i].rps/x.rps)
 				}
+				if len(w) > i && x.perCPU > 0 {
+					cpuRatios = append(cpuRatios, w[i].perCPU/x.perCPU)
+				}
 			}
-			fmt.Printf("| %s | %.0f | %.3f | %.2f |", impl, median(rps), median(ratios), median(allocs))
+			fmt.Printf("| %s | %.0f | %.3f | %.0f | %.3f | %.2f |", impl, median(per), median(cpuRatios), median(rps), median(ratios), median(allocs))
 			if sys != nil {
-				fmt.Printf(" %.2f |", sys[s][impl])
+				fmt.Printf(" %.2f | %.2f |", sys[s][impl].syscalls, sys[s][impl].ioCalls)
 			}
 			fmt.Println()
 		}
@@ -254,13 +288,18 @@ func run(self, impl string, pipelined bool, script string, trace bool) result {
 	if tracer != nil {
 		tracer.Process.Signal(syscall.SIGINT)
 		tracer.Wait()
-		r.syscalls = float64(straceTotal(traceOut)) / float64(max(r.requests, 1))
+		total, io := straceCounts(traceOut)
+		r.syscalls = float64(total) / float64(max(r.requests, 1))
+		r.ioCalls = float64(io) / float64(max(r.requests, 1))
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
 	var st stats
 	if err := json.Unmarshal(lastLine(stdout.Bytes()), &st); err == nil && st.Requests > 0 {
 		r.allocsReq = float64(st.Mallocs) / float64(st.Requests)
+		if st.CPUSeconds > 0 {
+			r.perCPU = float64(st.Requests) / st.CPUSeconds
+		}
 	}
 	return r
 }
@@ -273,21 +312,33 @@ func lastLine(b []byte) []byte {
 	return b
 }
 
-func straceTotal(path string) int64 {
+// straceCounts returns the total of system calls in an "strace -c"
+// summary and the part spent on network I/O and polling.
+func straceCounts(path string) (total, io int64) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
-	var total int64
 	for sc.Scan() {
 		fs := strings.Fields(sc.Text())
-		if len(fs) >= 2 && fs[len(fs)-1] == "total" {
-			total, _ = strconv.ParseInt(fs[2], 10, 64)
+		if len(fs) < 5 || fs[0] == "%" {
+			continue
+		}
+		calls, err := strconv.ParseInt(fs[3], 10, 64)
+		if err != nil {
+			continue
+		}
+		switch name := fs[len(fs)-1]; name {
+		case "total":
+			total = calls
+		case "read", "write", "writev", "readv", "recvfrom", "sendto", "sendmsg", "recvmsg",
+			"epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl", "accept4", "close":
+			io += calls
 		}
 	}
-	return total
+	return total, io
 }
 
 func waitListening(addr string) {

@@ -9,7 +9,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"github.com/valyala/fasthttp"
 	"github.com/workerman-go/workerman"
-	_ "github.com/workerman-go/workerman/protocols/http"
+	wmhttp "github.com/workerman-go/workerman/protocols/http"
 )
 
 // workermanServer is the hello world of the manual on one event loop.
@@ -86,5 +86,24 @@ func gnetServer(addr string) (func() uint64, func(net.Listener) error) {
 	s := &gnetServer0{resp: []byte("HTTP/1.1 200 OK\r\nServer: gnet\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\n" + body)}
 	return s.n.Load, func(net.Listener) error {
 		return gnet.Run(s, "tcp://"+addr, gnet.WithMulticore(false), gnet.WithNumEventLoop(1))
+	}
+}
+
+// adapterServer runs a net/http handler on a Workerman worker through
+// http.Handler: the cost of the adapter.
+func adapterServer(addr string) (func() uint64, func(net.Listener) error) {
+	var n atomic.Uint64
+	h := nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		n.Add(1)
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write([]byte(body))
+	})
+	w := workerman.NewWorker("http://" + addr)
+	w.OnMessage = wmhttp.Handler(h)
+	return n.Load, func(net.Listener) error {
+		if err := w.Listen(); err != nil {
+			return err
+		}
+		return workerman.EventLoop().Run()
 	}
 }

@@ -291,7 +291,7 @@ func (st *connState) encodeEvent(dst []byte, e *ServerSentEvent) ([]byte, error)
 
 // finish completes the answer to r: dst[start:] holds its last bytes.
 func (st *connState) finish(dst []byte, start int, r *Request, closing bool) ([]byte, error) {
-	if r != nil && r.session != nil {
+	if r != nil && r.x != nil && r.x.session != nil {
 		if hold := st.saveSession(r); hold {
 			st.holding = true
 		}

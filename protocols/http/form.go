@@ -64,11 +64,11 @@ func (f *UploadedFile) SaveTo(path string) error {
 
 // parseBody parses a urlencoded, multipart or JSON body once.
 func (r *Request) parseBody() error {
-	if r.parsed {
-		return r.formErr
+	if r.ext().parsed {
+		return r.ext().formErr
 	}
-	r.parsed = true
-	r.post = url.Values{}
+	r.ext().parsed = true
+	r.ext().post = url.Values{}
 	if r.bodySize == 0 {
 		return nil
 	}
@@ -76,28 +76,28 @@ func (r *Request) parseBody() error {
 	switch {
 	case ct == "application/x-www-form-urlencoded":
 		v, err := url.ParseQuery(string(r.RawBody()))
-		r.post = v
-		r.formErr = err
+		r.ext().post = v
+		r.ext().formErr = err
 	case ct == "multipart/form-data":
 		b := params["boundary"]
 		if b == "" {
-			r.formErr = errors.New("http: multipart body without boundary")
+			r.ext().formErr = errors.New("http: multipart body without boundary")
 			break
 		}
 		mr := multipart.NewReader(r.BodyReader(), b)
 		form, err := mr.ReadForm(r.st.p.uploadMemoryLimit())
 		if err != nil {
-			r.formErr = err
+			r.ext().formErr = err
 			break
 		}
-		r.form = form
+		r.ext().form = form
 		for k, vs := range form.Value {
-			r.post[k] = vs
+			r.ext().post[k] = vs
 		}
-		r.files = make(map[string][]*UploadedFile, len(form.File))
+		r.ext().files = make(map[string][]*UploadedFile, len(form.File))
 		for k, fhs := range form.File {
 			for _, fh := range fhs {
-				r.files[k] = append(r.files[k], &UploadedFile{
+				r.ext().files[k] = append(r.ext().files[k], &UploadedFile{
 					Field: k, Name: fh.Filename, Size: fh.Size,
 					ContentType: fh.Header.Get("Content-Type"), Header: fh.Header, fh: fh,
 				})
@@ -110,10 +110,10 @@ func (r *Request) parseBody() error {
 			break
 		}
 		for k, raw := range m {
-			r.post[k] = []string{jsonScalar(raw)}
+			r.ext().post[k] = []string{jsonScalar(raw)}
 		}
 	}
-	return r.formErr
+	return r.ext().formErr
 }
 
 // jsonScalar renders a JSON value as a form value: strings unquoted, other
@@ -137,13 +137,13 @@ func jsonScalar(raw json.RawMessage) string {
 // values as JSON text). Workerman's $request->post().
 func (r *Request) PostForm() (map[string][]string, error) {
 	err := r.parseBody()
-	return r.post, err
+	return r.ext().post, err
 }
 
 // Post returns the first body field called name, or "".
 func (r *Request) Post(name string) string {
 	r.parseBody()
-	if vs := r.post[name]; len(vs) > 0 {
+	if vs := r.ext().post[name]; len(vs) > 0 {
 		return vs[0]
 	}
 	return ""
@@ -159,7 +159,7 @@ func (r *Request) JSON(v any) error {
 // File returns the first file uploaded under the field name, or nil.
 func (r *Request) File(name string) *UploadedFile {
 	r.parseBody()
-	if fs := r.files[name]; len(fs) > 0 {
+	if fs := r.ext().files[name]; len(fs) > 0 {
 		return fs[0]
 	}
 	return nil
@@ -168,5 +168,5 @@ func (r *Request) File(name string) *UploadedFile {
 // Files returns every uploaded file by field name.
 func (r *Request) Files() map[string][]*UploadedFile {
 	r.parseBody()
-	return r.files
+	return r.ext().files
 }

@@ -37,6 +37,20 @@ type Request struct {
 	bodyFile *os.File
 	bodySize int64
 
+	x *requestExt // state most requests never need
+
+	// small holds the bytes of a typical request, saving an allocation.
+	small [smallRequest]byte
+}
+
+// smallRequest is the size of request kept inside the Request itself:
+// short requests (curl, API clients, load generators) cost one
+// allocation of 256 bytes.
+const smallRequest = 112
+
+// requestExt holds the parsed forms, cookies, session and context of a
+// request, allocated when first needed.
+type requestExt struct {
 	query   url.Values
 	post    url.Values
 	form    *multipart.Form
@@ -46,17 +60,17 @@ type Request struct {
 	cookies []*nethttp.Cookie
 	cookieP bool
 	header  nethttp.Header
-
 	session *Session
 	ctx     context.Context
 	cancelF context.CancelFunc
-
-	// small holds the bytes of a typical request, saving an allocation.
-	small [smallRequest]byte
 }
 
-// smallRequest is the size of request kept inside the Request itself.
-const smallRequest = 256
+func (r *Request) ext() *requestExt {
+	if r.x == nil {
+		r.x = &requestExt{}
+	}
+	return r.x
+}
 
 func newRequest(st *connState, pkg []byte) *Request {
 	r := &Request{conn: st.c, st: st, h: st.h}
@@ -144,13 +158,13 @@ func (r *Request) QueryString() string {
 
 // Query returns the parsed query, Workerman's $request->get().
 func (r *Request) Query() url.Values {
-	if r.query == nil {
-		r.query, _ = url.ParseQuery(r.QueryString())
-		if r.query == nil {
-			r.query = url.Values{}
+	if r.ext().query == nil {
+		r.ext().query, _ = url.ParseQuery(r.QueryString())
+		if r.ext().query == nil {
+			r.ext().query = url.Values{}
 		}
 	}
-	return r.query
+	return r.ext().query
 }
 
 // Get returns the first query parameter called name, or "".
@@ -224,15 +238,15 @@ func (r *Request) HeaderValues(name string) []string {
 
 // Headers returns all header fields, keyed by canonical name.
 func (r *Request) Headers() nethttp.Header {
-	if r.header == nil {
-		r.header = nethttp.Header{}
+	if r.ext().header == nil {
+		r.ext().header = nethttp.Header{}
 		r.forEachHeader(func(n []byte, a, b int) bool {
 			k := nethttp.CanonicalHeaderKey(string(n))
-			r.header[k] = append(r.header[k], r.str(a, b))
+			r.ext().header[k] = append(r.ext().header[k], r.str(a, b))
 			return true
 		})
 	}
-	return r.header
+	return r.ext().header
 }
 
 // Host returns the Host field (with its port, if any).
@@ -288,14 +302,14 @@ func (r *Request) Cookie(name string) string {
 
 // Cookies returns the cookies the client sent.
 func (r *Request) Cookies() []*Cookie {
-	if !r.cookieP {
-		r.cookieP = true
+	if !r.ext().cookieP {
+		r.ext().cookieP = true
 		for _, line := range r.HeaderValues("Cookie") {
 			cs, _ := nethttp.ParseCookie(line)
-			r.cookies = append(r.cookies, cs...)
+			r.ext().cookies = append(r.ext().cookies, cs...)
 		}
 	}
-	return r.cookies
+	return r.ext().cookies
 }
 
 // RawHead returns the request line and header fields as received.
@@ -334,15 +348,15 @@ func (r *Request) RemoteAddress() string { return r.conn.RemoteAddress() }
 // Context returns a context that is cancelled when the connection closes
 // before the request is answered.
 func (r *Request) Context() context.Context {
-	if r.ctx == nil {
-		r.ctx, r.cancelF = context.WithCancel(context.Background())
+	if r.ext().ctx == nil {
+		r.ext().ctx, r.ext().cancelF = context.WithCancel(context.Background())
 	}
-	return r.ctx
+	return r.ext().ctx
 }
 
 func (r *Request) cancel() {
-	if r.cancelF != nil {
-		r.cancelF()
+	if r.x != nil && r.x.cancelF != nil {
+		r.x.cancelF()
 	}
 }
 
@@ -352,7 +366,7 @@ func (r *Request) cleanup() {
 		r.bodyFile.Close()
 		r.bodyFile = nil
 	}
-	if r.form != nil {
-		r.form.RemoveAll()
+	if r.x != nil && r.x.form != nil {
+		r.x.form.RemoveAll()
 	}
 }

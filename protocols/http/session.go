@@ -244,8 +244,8 @@ var ErrSessionStore = errors.New("http: session store")
 // store on the loop; with a blocking store the session was loaded before
 // OnMessage ran, so this never blocks.
 func (r *Request) Session() (*Session, error) {
-	if r.session != nil {
-		return r.session, nil
+	if r.ext().session != nil {
+		return r.ext().session, nil
 	}
 	cfg := &r.st.p.Session
 	s := &Session{loaded: true}
@@ -268,7 +268,7 @@ func (r *Request) Session() (*Session, error) {
 	if s.id == "" {
 		s.id, s.isNew, s.data = newSessionID(), true, map[string]any{}
 	}
-	r.session = s
+	r.ext().session = s
 	return s, nil
 }
 
@@ -304,7 +304,7 @@ func (st *connState) preloadSession(r *Request) bool {
 			} else {
 				s.id, s.isNew, s.data = newSessionID(), true, map[string]any{}
 			}
-			r.session = s
+			r.ext().session = s
 			if c.OnMessage != nil {
 				c.OnMessage(c, r)
 			}
@@ -324,10 +324,10 @@ func (st *connState) deliver(r *Request) (any, error) {
 // appendSessionCookie adds the Set-Cookie field of a new, regenerated or
 // destroyed session.
 func (st *connState) appendSessionCookie(dst []byte, r *Request) []byte {
-	s := r.session
-	if s == nil {
+	if r.x == nil || r.x.session == nil {
 		return dst
 	}
+	s := r.x.session
 	if !(s.gone || s.oldID != "" || (s.isNew && s.dirty && len(s.data) > 0)) {
 		return dst
 	}
@@ -354,7 +354,7 @@ func (st *connState) appendSessionCookie(dst []byte, r *Request) []byte {
 // saveSession stores r's session as its response completes. It reports
 // whether the response must wait for a write made off the loop.
 func (st *connState) saveSession(r *Request) bool {
-	s := r.session
+	s := r.ext().session
 	cfg := &st.p.Session
 	store, err := cfg.store()
 	if err != nil {
