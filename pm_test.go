@@ -91,6 +91,8 @@ func TestProcessManager(t *testing.T) {
 		{"User", testUser},
 		{"TwoPrograms", testTwoPrograms},
 		{"UDPAndUnix", testUDPAndUnix},
+		{"InnerWorker", testInnerWorker},
+		{"StopTimeoutKills", testStopTimeoutKills},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -1241,5 +1243,75 @@ func testUDPAndUnix(t *testing.T, bins pmBins) {
 	s.must("stop")
 	if _, err := os.Stat(sock); err == nil {
 		t.Error("the Unix socket file is left after stop")
+	}
+}
+
+// A worker created in OnWorkerStart lives in each process (the master
+// never starts processes for it); its connections are listed and a
+// graceful stop waits for them too.
+func testInnerWorker(t *testing.T, bins pmBins) {
+	innerPort := pmFreePort(t)
+	s := newSvc(t, bins.v1, fmt.Sprintf("SVC_INNER_ADDR=text://127.0.0.1:%d", innerPort), "SVC_GRACE_MS=20000")
+	s.startDaemon()
+	r := s.status()
+	if len(r.Workers) != 1 || len(r.Processes) != 2 {
+		t.Fatalf("the inner worker must not get processes of its own: %+v", r)
+	}
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", innerPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	c.Write([]byte("hi\n"))
+	br := bufio.NewReader(c)
+	if reply, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(reply, "inner ") {
+		t.Fatalf("inner worker: %q %v", reply, err)
+	}
+	var list []workerman.ConnectionInfo
+	if err := json.Unmarshal([]byte(s.must("connections", "--json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Worker != "inner" || list[0].Remote != c.LocalAddr().String() {
+		t.Errorf("connections: %+v", list)
+	}
+	done := make(chan int, 1)
+	go func() {
+		_, code := s.run("stop", "-g")
+		done <- code
+	}()
+	// The inner connection still works while the stop waits for it.
+	time.Sleep(300 * time.Millisecond)
+	c.Write([]byte("again\n"))
+	if reply, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(reply, "inner ") {
+		t.Errorf("inner worker during stop -g: %q %v", reply, err)
+	}
+	c.Close()
+	if code := <-done; code != 0 {
+		t.Errorf("stop -g: exit %d", code)
+	}
+}
+
+// A process that does not stop within StopTimeout is killed.
+func testStopTimeoutKills(t *testing.T, bins pmBins) {
+	s := newSvc(t, bins.v1, "SVC_STOP_MS=300", "SVC_COUNT=1")
+	s.startDaemon()
+	pid := pmWorkerProcs(s.status(), "svc")[0]
+	c, err := net.Dial("tcp", s.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("block 30000\n"))
+	time.Sleep(200 * time.Millisecond)
+	out := s.must("stop")
+	if !strings.Contains(out, "stop success") {
+		t.Errorf("stop: %s", out)
+	}
+	if pmAlive(pid) {
+		t.Error("the blocked process survived the stop")
+	}
+	if log := s.read("svc.log"); !strings.Contains(log, "did not stop in time") {
+		t.Errorf("log:\n%s", log)
 	}
 }

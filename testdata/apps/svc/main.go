@@ -10,6 +10,7 @@
 //	SVC_KEEP_ADDR                          address of a second worker with Reloadable false
 //	SVC_UDP_ADDR                           address of a UDP echo worker (2 processes)
 //	SVC_UNIX_PATH                          path of a text worker on a Unix socket
+//	SVC_INNER_ADDR                         a worker each process opens in OnWorkerStart (ReusePort)
 //	SVC_FAIL=1                             OnWorkerStart panics (start failure)
 //	SVC_STOP_MS, SVC_GRACE_MS              StopTimeout, GracefulStopTimeout
 //
@@ -74,6 +75,17 @@ func main() {
 			panic("svc: failing on purpose")
 		}
 		fmt.Printf("svc %s started: id %d pid %d\n", version, w.ID, os.Getpid())
+		if addr := os.Getenv("SVC_INNER_ADDR"); addr != "" {
+			inner := workerman.NewWorker(addr)
+			inner.Name = "inner"
+			inner.ReusePort = true
+			inner.OnMessage = func(c *workerman.Connection, data any) {
+				c.Send(fmt.Sprintf("inner %d", os.Getpid()))
+			}
+			if err := inner.Listen(); err != nil {
+				panic(err)
+			}
+		}
 	}
 	w.OnWorkerReload = func(w *workerman.Worker) { reloads++ }
 	w.OnMessage = func(c *workerman.Connection, data any) {
