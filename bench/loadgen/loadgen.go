@@ -43,6 +43,13 @@ type Config struct {
 	// Threads is the number of epoll loops sharing the connections. 0 means
 	// 1, which is right when the generator is pinned to one core.
 	Threads int
+	// Rate, if above 0, paces the run to this many messages per second in
+	// all: a connection whose echo is back waits for its turn before it
+	// sends again. Servers compared at the same rate do the same work, so
+	// their CPU time per message compares costs at equal load. 0 means as
+	// fast as the server answers. Latency is measured from the moment a
+	// batch is written, so time spent waiting for a turn is not in it.
+	Rate float64
 	// DialTimeout bounds each connection attempt; 0 means 5 s.
 	DialTimeout time.Duration
 	// OnStart, if set, runs just before the measured window opens (for
@@ -93,6 +100,8 @@ func (c *Config) check() error {
 		return fmt.Errorf("loadgen: Warmup is %v, want 0 or more", c.Warmup)
 	case c.Threads < 0:
 		return fmt.Errorf("loadgen: Threads is %d, want 0 or more", c.Threads)
+	case c.Rate < 0 || c.Rate != c.Rate:
+		return fmt.Errorf("loadgen: Rate is %v, want 0 or more", c.Rate)
 	}
 	if c.Depth == 0 {
 		c.Depth = 1
@@ -141,6 +150,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
+		l.rate = cfg.Rate / float64(cfg.Threads)
 		loops[i] = l
 	}
 	for i := 0; i < cfg.Conns; i++ {
@@ -322,7 +332,15 @@ type loop struct {
 	base    time.Time
 	events  []unix.EpollEvent
 
-	once     bool // each connection sends a single batch (OpenIdle)
+	once bool // each connection sends a single batch (OpenIdle)
+
+	// Pacing (rate > 0): connections wait in a queue for tokens, one per
+	// message, which accrue at rate per second up to a small burst.
+	rate    float64
+	tokens  float64
+	refill  int64 // loop clock of the last refill
+	waiting []*conn
+
 	counting bool
 	msgs     int64
 	bytes    int64
@@ -367,9 +385,18 @@ func (l *loop) now() int64 { return int64(time.Since(l.base)) }
 // run drives the connections until the phase becomes phaseStop.
 func (l *loop) run(phase *atomic.Int32) error {
 	l.events = make([]unix.EpollEvent, min(len(l.conns), 1024))
-	for _, c := range l.conns {
-		if err := l.send(c); err != nil {
+	if l.rate > 0 {
+		l.refill = l.now()
+		l.tokens = float64(l.depth)
+		l.waiting = append(l.waiting, l.conns...)
+		if err := l.release(); err != nil {
 			return err
+		}
+	} else {
+		for _, c := range l.conns {
+			if err := l.send(c); err != nil {
+				return err
+			}
 		}
 	}
 	cur := phaseWarmup
@@ -385,7 +412,11 @@ func (l *loop) run(phase *atomic.Int32) error {
 				return nil
 			}
 		}
-		n, err := unix.EpollWait(l.epfd, l.events, 5)
+		timeout := 5
+		if len(l.waiting) > 0 {
+			timeout = 1
+		}
+		n, err := unix.EpollWait(l.epfd, l.events, timeout)
 		if err != nil {
 			if err == unix.EINTR {
 				continue
@@ -406,7 +437,32 @@ func (l *loop) run(phase *atomic.Int32) error {
 				}
 			}
 		}
+		if len(l.waiting) > 0 {
+			if err := l.release(); err != nil {
+				return err
+			}
+		}
 	}
+}
+
+// release sends the batches of waiting connections that the tokens
+// accrued since the last refill allow, oldest first.
+func (l *loop) release() error {
+	now := l.now()
+	burst := max(float64(l.depth), l.rate/200) // 5 ms worth: epoll_wait may oversleep its 1 ms
+	l.tokens = min(burst, l.tokens+float64(now-l.refill)*l.rate/1e9)
+	l.refill = now
+	i := 0
+	for ; i < len(l.waiting) && l.tokens >= float64(l.depth); i++ {
+		l.tokens -= float64(l.depth)
+		if err := l.send(l.waiting[i]); err != nil {
+			return err
+		}
+	}
+	n := copy(l.waiting, l.waiting[i:])
+	clear(l.waiting[n:])
+	l.waiting = l.waiting[:n]
+	return nil
 }
 
 // send starts the connection's next batch.
@@ -484,6 +540,10 @@ func (l *loop) receive(c *conn) error {
 		l.bytes += int64(len(c.req))
 	}
 	if l.once {
+		return nil
+	}
+	if l.rate > 0 {
+		l.waiting = append(l.waiting, c)
 		return nil
 	}
 	return l.send(c)

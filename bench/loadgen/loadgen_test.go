@@ -235,6 +235,22 @@ func TestRunHookErrorAborts(t *testing.T) {
 	}
 }
 
+func TestRunPaced(t *testing.T) {
+	addr, _ := echoServer(t, echo)
+	for _, depth := range []int{1, 4} {
+		res, err := Run(context.Background(), Config{Addr: addr, Conns: 10, Payload: 64, Depth: depth, Rate: 4000,
+			Warmup: 100 * time.Millisecond, Duration: 500 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// An unpaced run on loopback makes tens of thousands of round
+		// trips per second; paced, it keeps to the rate.
+		if r := res.Rate(); r < 3000 || r > 4400 {
+			t.Errorf("depth %d: %.0f messages/s, want about 4000", depth, r)
+		}
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
 	for _, c := range []Config{
 		{Conns: 1, Payload: 1, Duration: time.Second},
@@ -245,6 +261,8 @@ func TestConfigErrors(t *testing.T) {
 		{Addr: "127.0.0.1:1", Conns: 1, Payload: 1, Duration: time.Second, Warmup: -1},
 		{Addr: "127.0.0.1:1", Conns: 1, Payload: 1, Duration: time.Second, Threads: -1},
 		{Addr: "not an address", Conns: 1, Payload: 1, Duration: time.Second},
+		{Addr: "127.0.0.1:1", Conns: 1, Payload: 1, Duration: time.Second, Rate: -1},
+		{Addr: "127.0.0.1:1", Conns: 1, Payload: 1, Duration: time.Second, Rate: math.NaN()},
 	} {
 		if _, err := Run(context.Background(), c); err == nil {
 			t.Errorf("Run(%+v) succeeded", c)

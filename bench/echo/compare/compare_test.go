@@ -15,18 +15,25 @@ import (
 )
 
 func TestParseScenarios(t *testing.T) {
-	got, err := parseScenarios(" 50x64, 1000x4096x16 ,")
+	got, err := parseScenarios(" 50x64, 1000x4096x16 ,50x64@25000,2x3x4@5")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []scenario{{50, 64, 1}, {1000, 4096, 16}}
-	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+	want := []scenario{{50, 64, 1, 0}, {1000, 4096, 16, 0}, {50, 64, 1, 25000}, {2, 3, 4, 5}}
+	if len(got) != len(want) {
 		t.Fatalf("%v, want %v", got, want)
 	}
-	if got[0].String() != "50 conns x 64 B" || got[1].String() != "1000 conns x 4096 B x depth 16" {
-		t.Fatalf("names %q %q", got[0], got[1])
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("%v, want %v", got, want)
+		}
 	}
-	for _, bad := range []string{"", ",", "50", "50x", "x64", "0x64", "50x-1", "1x2x3x4", "axb"} {
+	for i, name := range []string{"50 conns x 64 B", "1000 conns x 4096 B x depth 16", "50 conns x 64 B at 25,000 msg/s", "2 conns x 3 B x depth 4 at 5 msg/s"} {
+		if got[i].String() != name {
+			t.Errorf("name %q, want %q", got[i], name)
+		}
+	}
+	for _, bad := range []string{"", ",", "50", "50x", "x64", "0x64", "50x-1", "1x2x3x4", "axb", "50x64@", "50x64@0", "50x64@x", "50@64", "50x64@1@2"} {
 		if _, err := parseScenarios(bad); err == nil {
 			t.Errorf("parseScenarios(%q) succeeded", bad)
 		}
@@ -75,7 +82,7 @@ func TestMedian(t *testing.T) {
 // The ratio is the median of same-round ratios, which differs from the
 // ratio of the medians when a round is disturbed for everyone.
 func TestRatioPairsRounds(t *testing.T) {
-	sc := scenario{1, 1, 1}
+	sc := scenario{1, 1, 1, 0}
 	r := &report{}
 	add := func(round int, server string, rate float64) {
 		r.Runs = append(r.Runs, measurement{Round: round, Server: server, Scenario: sc, Rate: rate})
@@ -97,7 +104,7 @@ func TestRatioPairsRounds(t *testing.T) {
 }
 
 func TestReportTables(t *testing.T) {
-	sc := []scenario{{50, 64, 1}, {10, 4096, 2}}
+	sc := []scenario{{50, 64, 1, 0}, {10, 4096, 2, 0}}
 	r := &report{}
 	r.Options.Servers = []string{"ours", "gnet"}
 	r.Options.Scenarios = sc
@@ -154,12 +161,17 @@ func TestCompareEndToEnd(t *testing.T) {
 	specs := buildServers(t, "ours", "gnet", "net")
 	o := options{
 		Servers:   specs,
-		Scenarios: []scenario{{5, 64, 1}, {3, 1000, 2}},
+		Scenarios: []scenario{{5, 64, 1, 0}, {3, 1000, 2, 0}, {4, 64, 1, 2000}},
 		Rounds:    2,
-		Warmup:    100 * time.Millisecond,
+		Warmup:    300 * time.Millisecond,
 		Duration:  300 * time.Millisecond,
 		Idle:      200,
 		Perf:      true,
+	}
+	// Pinned as in the real run: one CPU, so GOMAXPROCS 1 and no threads
+	// made during the window for perf to miss.
+	if _, err := exec.LookPath("taskset"); err == nil {
+		o.ServerCPU = "0"
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -167,12 +179,15 @@ func TestCompareEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Runs) != 2*2*3 {
-		t.Fatalf("%d measurements, want 12", len(rep.Runs))
+	if len(rep.Runs) != 2*3*3 {
+		t.Fatalf("%d measurements, want 18", len(rep.Runs))
 	}
 	for _, m := range rep.Runs {
 		if m.Messages <= 0 || m.Rate <= 0 || m.P99 < m.P50 || m.CPUPerMsg < 0 {
 			t.Errorf("implausible measurement %+v", m)
+		}
+		if m.Scenario.Rate > 0 && (m.Rate < 0.7*float64(m.Scenario.Rate) || m.Rate > 1.1*float64(m.Scenario.Rate)) {
+			t.Errorf("%s %s: paced run made %.0f msg/s", m.Server, m.Scenario, m.Rate)
 		}
 		// Every batch needs the server to read and to write, whatever it
 		// is built on; /proc counts both.
@@ -207,7 +222,7 @@ func TestCompareEndToEnd(t *testing.T) {
 func TestStraceProfile(t *testing.T) {
 	wmtest.RequireTool(t, "strace")
 	specs := buildServers(t, "ours")
-	o := options{Servers: specs, Scenarios: []scenario{{4, 64, 1}}, Rounds: 1, Duration: 300 * time.Millisecond, Strace: 300 * time.Millisecond}
+	o := options{Servers: specs, Scenarios: []scenario{{4, 64, 1, 0}}, Rounds: 1, Duration: 300 * time.Millisecond, Strace: 300 * time.Millisecond}
 	p, err := straceRun(context.Background(), o, specs[0], o.Scenarios[0])
 	if err != nil {
 		t.Fatal(err)

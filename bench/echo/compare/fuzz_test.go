@@ -6,7 +6,7 @@ import (
 )
 
 func FuzzParseScenarios(f *testing.F) {
-	for _, s := range []string{"50x64,1000x64,50x4096,1000x4096,50x64x16", "1x1", "x", "9999999999999999999x1", " 2x3x4 ,"} {
+	for _, s := range []string{"50x64,1000x64,50x4096,1000x4096,50x64x16", "1x1", "x", "9999999999999999999x1", " 2x3x4 ,", "50x64@25000", "1x2x3@4", "1x2@"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -21,7 +21,7 @@ func FuzzParseScenarios(f *testing.F) {
 			t.Fatal("no scenarios and no error")
 		}
 		for _, x := range sc {
-			if x.Conns < 1 || x.Payload < 1 || x.Depth < 1 {
+			if x.Conns < 1 || x.Payload < 1 || x.Depth < 1 || x.Rate < 0 {
 				t.Fatalf("%q gave %+v", s, x)
 			}
 		}

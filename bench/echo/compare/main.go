@@ -39,7 +39,7 @@ func main() {
 	var servers, scenarios string
 	flag.StringVar(&o.BinDir, "bin", "bin", "directory holding the server binaries echo-ours, echo-gnet, echo-net")
 	flag.StringVar(&servers, "servers", "ours,gnet,net", "servers to compare, the first being the one the ratios are about")
-	flag.StringVar(&scenarios, "scenarios", "50x64,1000x64,50x4096,1000x4096,50x64x16", "comma-separated CONNSxPAYLOAD[xDEPTH] scenarios")
+	flag.StringVar(&scenarios, "scenarios", "50x64,1000x64,50x4096,1000x4096,50x64x16,50x64@25000,1000x64@25000", "comma-separated scenarios CONNSxPAYLOAD[xDEPTH][@MSG_PER_S]")
 	flag.IntVar(&o.Rounds, "rounds", 5, "rounds; each round measures every scenario on every server once")
 	flag.DurationVar(&o.Warmup, "warmup", time.Second, "load before each measured window")
 	flag.DurationVar(&o.Duration, "d", 5*time.Second, "measured window of each run")

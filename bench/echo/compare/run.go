@@ -43,16 +43,24 @@ type scenario struct {
 	Conns   int
 	Payload int
 	Depth   int
+	// Rate paces the load to this many messages per second; 0 means as
+	// fast as the server answers.
+	Rate int
 }
 
 func (s scenario) String() string {
+	str := fmt.Sprintf("%d conns x %d B", s.Conns, s.Payload)
 	if s.Depth > 1 {
-		return fmt.Sprintf("%d conns x %d B x depth %d", s.Conns, s.Payload, s.Depth)
+		str += fmt.Sprintf(" x depth %d", s.Depth)
 	}
-	return fmt.Sprintf("%d conns x %d B", s.Conns, s.Payload)
+	if s.Rate > 0 {
+		str += " at " + fmtRate(float64(s.Rate)) + " msg/s"
+	}
+	return str
 }
 
-// parseScenarios parses "50x64,1000x4096x16".
+// parseScenarios parses "50x64,1000x4096x16,50x64@20000": connections x
+// payload bytes [x depth] [@ messages per second].
 func parseScenarios(s string) ([]scenario, error) {
 	var out []scenario
 	for _, part := range strings.Split(s, ",") {
@@ -60,20 +68,28 @@ func parseScenarios(s string) ([]scenario, error) {
 		if part == "" {
 			continue
 		}
-		f := strings.Split(part, "x")
+		shape, rate, paced := strings.Cut(part, "@")
+		f := strings.Split(shape, "x")
 		if len(f) < 2 || len(f) > 3 {
-			return nil, fmt.Errorf("scenario %q: want CONNSxPAYLOAD or CONNSxPAYLOADxDEPTH", part)
+			return nil, fmt.Errorf("scenario %q: want CONNSxPAYLOAD[xDEPTH][@RATE]", part)
 		}
-		var n [3]int
+		if paced {
+			f = append(f[:len(f):len(f)], rate)
+		}
+		var n [4]int
 		n[2] = 1
 		for i, v := range f {
 			x, err := strconv.Atoi(v)
 			if err != nil || x < 1 {
 				return nil, fmt.Errorf("scenario %q: %q is not a positive number", part, v)
 			}
-			n[i] = x
+			if paced && i == len(f)-1 {
+				n[3] = x
+			} else {
+				n[i] = x
+			}
 		}
-		out = append(out, scenario{Conns: n[0], Payload: n[1], Depth: n[2]})
+		out = append(out, scenario{Conns: n[0], Payload: n[1], Depth: n[2], Rate: n[3]})
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no scenarios given")
@@ -259,6 +275,7 @@ func measure(ctx context.Context, o options, s serverSpec, sc scenario) (measure
 		Conns:    sc.Conns,
 		Payload:  sc.Payload,
 		Depth:    sc.Depth,
+		Rate:     float64(sc.Rate),
 		Warmup:   o.Warmup,
 		Duration: o.Duration,
 		OnStart: func() (err error) {

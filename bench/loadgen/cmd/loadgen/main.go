@@ -1,7 +1,7 @@
 // Command loadgen drives an echo server with request/response traffic and
 // prints messages per second and round-trip latency.
 //
-//	loadgen -addr 127.0.0.1:9001 -c 50 -size 64 -depth 1 -warmup 1s -d 5s
+//	loadgen -addr 127.0.0.1:9001 -c 50 -size 64 -depth 1 -warmup 1s -d 5s [-rate 20000]
 //
 // Each of the -c connections sends -depth messages of -size bytes, waits
 // for all of them to come back unchanged, and repeats. Pin it to a core of
@@ -28,6 +28,7 @@ func main() {
 	flag.DurationVar(&cfg.Warmup, "warmup", time.Second, "warm-up before measuring")
 	flag.DurationVar(&cfg.Duration, "d", 5*time.Second, "measured duration")
 	flag.IntVar(&cfg.Threads, "threads", 1, "epoll loops")
+	flag.Float64Var(&cfg.Rate, "rate", 0, "messages per second in all (0: as fast as the server answers)")
 	flag.Parse()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer cancel()
