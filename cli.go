@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -172,6 +173,28 @@ func orNothing(s string) string {
 // LogFile (and to the terminal in the foreground), or slog.Default().
 // Components such as FileMonitor log through it.
 func Logger() *slog.Logger { return logger() }
+
+// programPath is the path the program was started by, made absolute: the
+// path new worker processes are started from. Unlike os.Executable it
+// keeps symbolic links, so a deployment that switches a link to a new
+// release is picked up by reload.
+func programPath() (string, error) {
+	arg0 := os.Args[0]
+	var p string
+	if strings.Contains(arg0, string(filepath.Separator)) {
+		p = arg0
+	} else if lp, err := exec.LookPath(arg0); err == nil {
+		p = lp
+	}
+	if p != "" {
+		if abs, err := filepath.Abs(p); err == nil {
+			if fi, err := os.Stat(abs); err == nil && fi.Mode().IsRegular() {
+				return abs, nil
+			}
+		}
+	}
+	return os.Executable()
+}
 
 // paths are the files through which the command line finds the master.
 type paths struct {

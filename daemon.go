@@ -22,7 +22,7 @@ const daemonFdReport = 3
 
 // launchDaemon starts the daemon master and relays its start report.
 func launchDaemon(p paths) int {
-	exe, err := os.Executable()
+	exe, err := programPath()
 	if err != nil {
 		say(p, "start fail: cannot find the program's executable: %v", err)
 		return ExitFailure

@@ -193,7 +193,7 @@ func (m *master) prepare() error {
 	if m.devnull, err = os.Open(os.DevNull); err != nil {
 		return err
 	}
-	if m.exe, err = os.Executable(); err != nil {
+	if m.exe, err = programPath(); err != nil {
 		return fmt.Errorf("cannot find the program's executable: %w", err)
 	}
 	m.argv = append([]string(nil), os.Args...)

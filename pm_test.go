@@ -92,6 +92,7 @@ func TestProcessManager(t *testing.T) {
 		{"TwoPrograms", testTwoPrograms},
 		{"UDPAndUnix", testUDPAndUnix},
 		{"InnerWorker", testInnerWorker},
+		{"ReloadFollowsSymlink", testReloadFollowsSymlink},
 		{"StopTimeoutKills", testStopTimeoutKills},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1314,4 +1315,40 @@ func testStopTimeoutKills(t *testing.T, bins pmBins) {
 	if log := s.read("svc.log"); !strings.Contains(log, "did not stop in time") {
 		t.Errorf("log:\n%s", log)
 	}
+}
+
+// A deployment that switches a symbolic link to a new release is picked
+// up by reload: new processes start from the path the program was started
+// by, not from the file it resolved to.
+func testReloadFollowsSymlink(t *testing.T, bins pmBins) {
+	s := newSvc(t, bins.v1)
+	for _, v := range []string{"v1", "v2"} {
+		os.MkdirAll(filepath.Join(s.dir, "releases", v), 0o755)
+	}
+	s.bin = filepath.Join(s.dir, "releases", "v1", "svc")
+	s.install(bins.v1)
+	s.bin = filepath.Join(s.dir, "releases", "v2", "svc")
+	s.install(bins.v2)
+	current := filepath.Join(s.dir, "current")
+	if err := os.Symlink(filepath.Join(s.dir, "releases", "v1"), current); err != nil {
+		t.Fatal(err)
+	}
+	s.bin = filepath.Join(current, "svc")
+	s.startDaemon()
+	if p := pmParsePong(t, s.mustAsk("ping")); p.version != "v1" {
+		t.Fatalf("ping %+v", p)
+	}
+	// Switch the link atomically, as deployment tools do.
+	tmp := current + ".new"
+	os.Symlink(filepath.Join(s.dir, "releases", "v2"), tmp)
+	if err := os.Rename(tmp, current); err != nil {
+		t.Fatal(err)
+	}
+	s.must("reload")
+	for i := 0; i < 10; i++ {
+		if p := pmParsePong(t, s.mustAsk("ping")); p.version != "v2" {
+			t.Fatalf("after switching the link and reloading: %+v", p)
+		}
+	}
+	s.must("stop")
 }
