@@ -92,6 +92,7 @@ func TestProcessManager(t *testing.T) {
 		{"TwoPrograms", testTwoPrograms},
 		{"UDPAndUnix", testUDPAndUnix},
 		{"InnerWorker", testInnerWorker},
+		{"MasterKilled", testMasterKilled},
 		{"ReloadFollowsSymlink", testReloadFollowsSymlink},
 		{"StopTimeoutKills", testStopTimeoutKills},
 	} {
@@ -1350,5 +1351,28 @@ func testReloadFollowsSymlink(t *testing.T, bins pmBins) {
 			t.Fatalf("after switching the link and reloading: %+v", p)
 		}
 	}
+	s.must("stop")
+}
+
+// When the master dies (kill -9), its processes notice and stop, and the
+// pid file it leaves is recognised as stale.
+func testMasterKilled(t *testing.T, bins pmBins) {
+	s := newSvc(t, bins.v1)
+	s.startDaemon()
+	procs := pmWorkerProcs(s.status(), "svc")
+	mp := pmMasterPid(t, s)
+	if err := syscall.Kill(mp, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for _, pid := range procs {
+		pmWaitFor(t, "worker processes to stop after the master died", 20*time.Second, func() bool { return !pmAlive(pid) })
+	}
+	pmWaitFor(t, "the master to be gone", 10*time.Second, func() bool { return !pmAlive(mp) })
+	out, code := s.run("status")
+	if code != workerman.ExitNotRunning || !strings.Contains(out, "stale") {
+		t.Errorf("status after the master was killed: exit %d\n%s", code, out)
+	}
+	s.startDaemon()
+	pmParsePong(t, s.mustAsk("ping"))
 	s.must("stop")
 }
