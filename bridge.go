@@ -31,8 +31,13 @@ import (
 const bridgeReadSize = 16 << 10
 
 // bridgeInLimit bounds the bytes read ahead of the loop; the reader waits
-// when the loop has not taken them yet.
-const bridgeInLimit = 64 << 10
+// when the loop has not taken them yet. Larger batches mean fewer hand-overs
+// to the loop under load.
+const bridgeInLimit = 256 << 10
+
+// bridgeKeepBuf is the largest buffer a connection keeps for reuse between
+// bursts, so an idle connection holds little memory.
+const bridgeKeepBuf = 64 << 10
 
 // fdConn is a net.Conn over a socket owned by an *os.File.
 type fdConn struct {
@@ -175,10 +180,14 @@ func (b *connBridge) deliver() {
 			if !c.paused {
 				c.process(c.recvBuf, true)
 			}
+		case c.Protocol == nil:
+			if rest := b.deliverRaw(data); len(rest) > 0 && c.status == StatusEstablished {
+				c.recvBuf = append(c.recvBuf, rest...)
+			}
 		default:
 			c.process(data, false)
 		}
-		if cap(data) <= 2*bridgeInLimit {
+		if cap(data) <= bridgeKeepBuf {
 			b.mu.Lock()
 			if b.inSpare == nil {
 				b.inSpare = data[:0]
@@ -194,6 +203,32 @@ func (b *connBridge) deliver() {
 			return
 		}
 		b.readEnded(err)
+	}
+}
+
+// deliverRaw hands raw bytes to OnMessage in pieces no larger than a
+// native read, so that a pause (Pipe's flow control) takes effect between
+// them; it returns what a pause left undelivered.
+func (b *connBridge) deliverRaw(data []byte) []byte {
+	c := b.c
+	for len(data) > 0 && !c.paused && c.status == StatusEstablished {
+		n := min(len(data), ReadChunk)
+		c.process(data[:n], false)
+		data = data[n:]
+	}
+	return data
+}
+
+// resumeRaw delivers raw bytes kept during a pause, piece by piece.
+func (b *connBridge) resumeRaw() {
+	c := b.c
+	if b.closed || c.paused || c.status != StatusEstablished || c.Protocol != nil || len(c.recvBuf) == 0 {
+		return
+	}
+	buf := c.recvBuf
+	c.recvBuf = nil
+	if rest := b.deliverRaw(buf); len(rest) > 0 && c.status == StatusEstablished {
+		c.recvBuf = append(c.recvBuf, rest...)
 	}
 }
 
@@ -286,7 +321,7 @@ func (b *connBridge) startWrite(out []byte) {
 func (b *connBridge) writeBatch(out []byte) {
 	_, err := b.conn.Write(out)
 	if err == nil {
-		if cap(out) <= 64<<10 {
+		if cap(out) <= bridgeKeepBuf {
 			b.spareMu.Lock()
 			b.spare = out
 			b.spareMu.Unlock()
@@ -346,6 +381,10 @@ func (b *connBridge) pause(on bool) {
 		return
 	}
 	b.cond.Signal()
+	if b.c.Protocol == nil && len(b.c.recvBuf) > ReadChunk {
+		// Before ResumeRecv's own delivery of the whole buffer.
+		b.loop.Post(b.resumeRaw)
+	}
 	if err := b.readErr; err != nil {
 		b.readErr = nil
 		c := b.c

@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +47,8 @@ var (
 	echoes     = flag.Int("echoes", 400, "round trips per connection per round")
 	msgSize    = flag.Int("msg", 512, "echo message size in bytes")
 	bulkMB     = flag.Int("bulk-mb", 64, "MiB echoed per round in the bulk test (over 4 connections)")
+	only       = flag.String("only", "", "run only the tests whose name contains this")
+	profile    = flag.String("cpuprofile", "", "write each server's CPU profile to this prefix + server name")
 )
 
 func main() {
@@ -62,6 +65,14 @@ func main() {
 // ---- servers (child processes) ----
 
 func runServer(kind string) {
+	if *profile != "" {
+		f, err := os.Create(*profile + kind)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+	}
 	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
 	if err != nil {
 		log.Fatal(err)
@@ -72,7 +83,9 @@ func runServer(kind string) {
 		w := workerman.NewWorker("tcp://127.0.0.1:0")
 		w.Transport = "ssl"
 		w.TLSConfig = cfg
-		w.OnMessage = func(c *workerman.Connection, data any) { c.Send(data) }
+		// Echo with flow control, as crypto/tls's blocking Write has: a
+		// client that does not read pauses its own input.
+		w.OnConnect = func(c *workerman.Connection) { c.Pipe(c) }
 		if err := w.Listen(); err != nil {
 			log.Fatal(err)
 		}
@@ -124,8 +137,11 @@ func control() {
 		r, w := procIO()
 		fmt.Printf("STATS %d %d %d\n", ms.Mallocs, r, w)
 	}
+	stopProfile()
 	os.Exit(0)
 }
+
+var stopProfile = func() {}
 
 func procIO() (syscr, syscw int64) {
 	b, _ := os.ReadFile("/proc/self/io")
@@ -174,7 +190,7 @@ func start(name, cert, key string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, "-serve", name, "-cert", cert, "-key", key)
+	cmd := exec.Command(self, "-serve", name, "-cert", cert, "-key", key, "-cpuprofile", *profile)
 	cmd.Stderr = os.Stderr
 	in, _ := cmd.StdinPipe()
 	outp, _ := cmd.StdoutPipe()
@@ -249,6 +265,9 @@ func drive() error {
 	}
 	fmt.Printf("TLS benchmark: %d rounds, GOMAXPROCS %d, %s\n\n", *rounds, runtime.GOMAXPROCS(0), runtime.Version())
 	for _, tc := range tests {
+		if !strings.Contains(tc.name, *only) {
+			continue
+		}
 		var wm, peer []result
 		for r := 0; r < *rounds; r++ {
 			order := []*server{servers[0], servers[1]}
