@@ -64,14 +64,13 @@ func (r *Request) toNetHTTP() (*nethttp.Request, error) {
 		Proto:         "HTTP/" + r.ProtocolVersion(),
 		ProtoMajor:    1,
 		ProtoMinor:    int(r.h.minor),
-		Header:        r.Headers().Clone(),
+		Header:        r.netHeader(),
 		ContentLength: r.bodySize,
 		Host:          r.Host(),
 		RemoteAddr:    r.RemoteAddress(),
 		RequestURI:    r.URI(),
 		Close:         !r.KeepAlive(),
 	}
-	req.Header.Del("Host")
 	if r.h.chunked {
 		req.TransferEncoding = []string{"chunked"}
 	}
@@ -221,4 +220,19 @@ func (w *responseWriter) serve(h nethttp.Handler, req *nethttp.Request) {
 		}
 		c.Send(Chunk(nil))
 	})
+}
+
+// netHeader builds a fresh net/http Header of the request (without Host,
+// which net/http keeps in Request.Host).
+func (r *Request) netHeader() nethttp.Header {
+	h := make(nethttp.Header, 8)
+	r.forEachHeader(func(n []byte, a, b int) bool {
+		if equalFold(n, "host") {
+			return true
+		}
+		k := nethttp.CanonicalHeaderKey(string(n))
+		h[k] = append(h[k], r.str(a, b))
+		return true
+	})
+	return h
 }
