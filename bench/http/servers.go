@@ -58,6 +58,7 @@ type gnetServer0 struct {
 
 var headEnd = []byte("\r\n\r\n")
 
+// OnTraffic answers every complete request head in the buffer.
 func (s *gnetServer0) OnTraffic(c gnet.Conn) gnet.Action {
 	buf, _ := c.Peek(-1)
 	k := 0

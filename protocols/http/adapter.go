@@ -96,8 +96,10 @@ type responseWriter struct {
 	done    bool
 }
 
+// Header implements net/http.ResponseWriter.
 func (w *responseWriter) Header() nethttp.Header { return w.header }
 
+// WriteHeader implements net/http.ResponseWriter.
 func (w *responseWriter) WriteHeader(code int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -106,6 +108,7 @@ func (w *responseWriter) WriteHeader(code int) {
 	}
 }
 
+// Write implements net/http.ResponseWriter.
 func (w *responseWriter) Write(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -15,6 +15,7 @@ type StatusError struct {
 	Reason string
 }
 
+// Error implements error.
 func (e *StatusError) Error() string {
 	return "http: " + strconv.Itoa(e.Code) + " " + StatusText(e.Code) + ": " + e.Reason
 }
