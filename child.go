@@ -60,6 +60,8 @@ type childProc struct {
 	hard     time.Time
 	closed   bool
 	timer    int
+	// stopCalled records the workers whose OnWorkerStop has run.
+	stopCalled map[*Worker]bool
 }
 
 var theChild *childProc
@@ -99,7 +101,7 @@ func runChild(env string, ws []*Worker) {
 	} else {
 		unix.Close(childFdListen)
 	}
-	cp := &childProc{w: w, fc: fc}
+	cp := &childProc{w: w, fc: fc, stopCalled: make(map[*Worker]bool)}
 	theChild = cp
 	l := theProc().loop
 
@@ -221,9 +223,11 @@ func (cp *childProc) stop(fast bool, timeout time.Duration, retire bool) {
 	if retire {
 		cp.fc.Send(&ctlMsg{Type: "paused"})
 	}
+	// OnWorkerStop runs now; w.stopped stays false until the process exits,
+	// so that TLS handshakes already begun still complete and are served.
 	for _, w := range ws {
-		if !w.stopped {
-			w.stopped = true
+		if !cp.stopCalled[w] {
+			cp.stopCalled[w] = true
 			if w.OnWorkerStop != nil {
 				w.OnWorkerStop(w)
 			}
@@ -256,7 +260,7 @@ func (cp *childProc) closeAll(now time.Time) {
 func (cp *childProc) check() {
 	n := 0
 	for _, w := range cp.processWorkers() {
-		n += len(w.Connections)
+		n += len(w.Connections) + w.pendingHandshakes()
 	}
 	if n == 0 {
 		cp.exit()
@@ -317,6 +321,34 @@ func stopAccepting(w *Worker) {
 		w.serve(nfd, sa)
 	}
 	w.Unlisten()
+}
+
+// trackHandshake notes a TLS connection whose handshake has begun. Only
+// worker processes started by the master keep the list; it is pruned as
+// it grows.
+func (w *Worker) trackHandshake(c *Connection) {
+	if theChild == nil {
+		return
+	}
+	if len(w.handshaking) >= 64 {
+		w.pendingHandshakes()
+	}
+	w.handshaking = append(w.handshaking, c)
+}
+
+// pendingHandshakes returns how many TLS handshakes of the worker are in
+// progress, forgetting those that have ended (the connection joined
+// Connections, or was closed).
+func (w *Worker) pendingHandshakes() int {
+	keep := w.handshaking[:0]
+	for _, c := range w.handshaking {
+		if c.status == StatusConnecting {
+			keep = append(keep, c)
+		}
+	}
+	clear(w.handshaking[len(keep):])
+	w.handshaking = keep
+	return len(keep)
 }
 
 // errNoMaster is returned by Reload outside a worker process.

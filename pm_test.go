@@ -3,6 +3,7 @@ package workerman_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/workerman-go/workerman"
+	"github.com/workerman-go/workerman/internal/testcert"
 )
 
 // The process-manager tests build testdata/apps/svc and drive it through
@@ -77,6 +79,7 @@ func TestProcessManager(t *testing.T) {
 		{"KillChild", testKillChild},
 		{"StopAllInChild", testStopAllInChild},
 		{"ReloadUnderLoad", testReloadUnderLoad},
+		{"ReloadUnderLoadTLS", testReloadUnderLoadTLS},
 		{"ReloadBrokenBinary", testReloadBroken},
 		{"ReusePort", testReusePort},
 		{"StopGraceful", testStopGraceful},
@@ -656,6 +659,7 @@ func testStopAllInChild(t *testing.T, bins pmBins) {
 // from a few goroutines until stopped, and counts what went wrong.
 type pmLoad struct {
 	addr     string
+	tls      *tls.Config
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	ok, fail atomic.Int64
@@ -664,8 +668,8 @@ type pmLoad struct {
 	versions map[string]int
 }
 
-func pmStartLoad(addr string, workers int) *pmLoad {
-	l := &pmLoad{addr: addr, stop: make(chan struct{}), versions: map[string]int{}}
+func pmStartLoad(addr string, workers int, tc *tls.Config) *pmLoad {
+	l := &pmLoad{addr: addr, tls: tc, stop: make(chan struct{}), versions: map[string]int{}}
 	for i := 0; i < workers; i++ {
 		l.wg.Add(1)
 		go l.run()
@@ -699,7 +703,13 @@ func (l *pmLoad) run() {
 }
 
 func (l *pmLoad) once() (string, error) {
-	c, err := net.DialTimeout("tcp", l.addr, 5*time.Second)
+	var c net.Conn
+	var err error
+	if l.tls != nil {
+		c, err = tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", l.addr, l.tls)
+	} else {
+		c, err = net.DialTimeout("tcp", l.addr, 5*time.Second)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -747,7 +757,7 @@ func testReloadUnderLoad(t *testing.T, bins pmBins) {
 	keeperPid, _ := askKeeper()
 	before := pmWorkerProcs(s.status(), "svc")
 
-	l := pmStartLoad(s.addr(), 2)
+	l := pmStartLoad(s.addr(), 2, nil)
 	time.Sleep(300 * time.Millisecond)
 	s.install(bins.v2)
 	out := s.must("reload")
@@ -1375,4 +1385,48 @@ func testMasterKilled(t *testing.T, bins pmBins) {
 	s.startDaemon()
 	pmParsePong(t, s.mustAsk("ping"))
 	s.must("stop")
+}
+
+// The TLS transport loses nothing on reload either: a process that stops
+// accepting finishes the handshakes it has begun.
+func testReloadUnderLoadTLS(t *testing.T, bins pmBins) {
+	ca, err := testcert.NewCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := ca.Server("svc", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSvc(t, bins.v1, "SVC_CERT="+pair.CertFile, "SVC_KEY="+pair.KeyFile)
+	s.startDaemon()
+	l := pmStartLoad(s.addr(), 2, &tls.Config{RootCAs: ca.Pool, ServerName: "127.0.0.1"})
+	time.Sleep(300 * time.Millisecond)
+	s.install(bins.v2)
+	s.must("reload")
+	time.Sleep(200 * time.Millisecond)
+	s.must("reload", "-g")
+	time.Sleep(200 * time.Millisecond)
+	l.finish()
+	t.Logf("load over TLS: %d requests ok, %d failed, by version %v", l.ok.Load(), l.fail.Load(), l.versions)
+	if l.fail.Load() != 0 {
+		t.Errorf("%d requests failed during reload: %v", l.fail.Load(), l.errs)
+	}
+	if l.versions["v2"] == 0 {
+		t.Errorf("no request reached the new build: %v", l.versions)
+	}
+	var list []workerman.ConnectionInfo
+	c, err := tls.Dial("tcp", s.addr(), &tls.Config{RootCAs: ca.Pool, ServerName: "127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("ping\n"))
+	bufio.NewReader(c).ReadString('\n')
+	if err := json.Unmarshal([]byte(s.must("connections", "--json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].Transport != "ssl" || list[0].Protocol != "text" {
+		t.Errorf("connections over TLS: %+v", list)
+	}
 }

@@ -86,6 +86,10 @@ type Worker struct {
 	acc        *acceptor
 	stopped    bool
 	ln         net.Listener // the TLS listener for Transport "ssl"
+	// handshaking holds the TLS connections of a worker process whose
+	// handshake is in progress, so that a process that stops waits for
+	// them (see trackHandshake).
+	handshaking []*Connection
 }
 
 var (
@@ -318,6 +322,7 @@ func (w *Worker) serve(fd int, sa unix.Sockaddr) {
 	}
 	if w.Transport == "ssl" {
 		w.serveTLS(c)
+		w.trackHandshake(c)
 		return
 	}
 	c.status = StatusEstablished

@@ -11,6 +11,7 @@
 //	SVC_UDP_ADDR                           address of a UDP echo worker (2 processes)
 //	SVC_UNIX_PATH                          path of a text worker on a Unix socket
 //	SVC_INNER_ADDR                         a worker each process opens in OnWorkerStart (ReusePort)
+//	SVC_CERT, SVC_KEY                      serve the main worker over TLS (transport ssl)
 //	SVC_FAIL=1                             OnWorkerStart panics (start failure)
 //	SVC_STOP_MS, SVC_GRACE_MS              StopTimeout, GracefulStopTimeout
 //
@@ -25,6 +26,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log"
@@ -70,6 +72,14 @@ func main() {
 	w.Count = envInt("SVC_COUNT", 2)
 	w.ReusePort = os.Getenv("SVC_REUSEPORT") == "1"
 	w.User = os.Getenv("SVC_USER")
+	if cert := os.Getenv("SVC_CERT"); cert != "" {
+		pair, err := tls.LoadX509KeyPair(cert, os.Getenv("SVC_KEY"))
+		if err != nil {
+			log.Fatal(err)
+		}
+		w.Transport = "ssl"
+		w.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}}
+	}
 	w.OnWorkerStart = func(w *workerman.Worker) {
 		if os.Getenv("SVC_FAIL") == "1" || broken != "" {
 			panic("svc: failing on purpose")
