@@ -366,6 +366,16 @@ func Reload(graceful bool) error {
 	return nil
 }
 
+// Stopping reports whether the calling worker process is stopping (for
+// stop, reload or StopAll): it accepts no more connections and is letting
+// the ones it has finish. Protocols use it to end persistent connections
+// after the request in progress, as an HTTP server answers with
+// "Connection: close". Call it on the loop.
+func Stopping() bool {
+	cp := theChild
+	return cp != nil && cp.stopping
+}
+
 // IsWorkerProcess reports whether the calling process is a worker process
 // started by the master (rather than the master, a command, or a program
 // that never called RunAll).

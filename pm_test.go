@@ -888,7 +888,7 @@ func testStopGraceful(t *testing.T, bins pmBins) {
 		return err != nil
 	})
 	reply, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil || !strings.HasPrefix(reply, "slept ") {
+	if err != nil || !strings.HasPrefix(reply, "slept ") || !strings.Contains(reply, "stopping=true") {
 		t.Fatalf("in-flight request: %q %v", reply, err)
 	}
 	select {

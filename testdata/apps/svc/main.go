@@ -110,7 +110,7 @@ func main() {
 		case "sleep":
 			ms, _ := strconv.Atoi(f[1])
 			workerman.Timer.Once(time.Duration(ms)*time.Millisecond, func() {
-				c.Send(fmt.Sprintf("slept %d", os.Getpid()))
+				c.Send(fmt.Sprintf("slept %d stopping=%v", os.Getpid(), workerman.Stopping()))
 			})
 		case "block":
 			ms, _ := strconv.Atoi(f[1])
