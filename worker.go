@@ -522,7 +522,8 @@ func RunAllArgs(args []string) error {
 	}
 	cmd, err := parseArgs(args)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%v\n"+usageText, err, filepath.Base(os.Args[0]))
+		name := filepath.Base(os.Args[0])
+		fmt.Fprintf(os.Stderr, "%s: %v\n"+usageText, name, err, name)
 		os.Exit(ExitUsage)
 	}
 	if SingleProcess {
