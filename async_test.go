@@ -362,3 +362,42 @@ func TestAsyncSSLScheme(t *testing.T) {
 		t.Fatalf("got %q", m)
 	}
 }
+
+// An AsyncUdpConnection to a UDP text worker: Connect runs OnConnect at
+// once, each Send is a datagram, each reply arrives in OnMessage.
+func ExampleNewAsyncUdpConnection() {
+	w := workerman.NewWorker("text://127.0.0.1:0")
+	w.Transport = "udp"
+	w.OnMessage = func(c *workerman.Connection, data any) { c.Send("pong " + data.(string)) }
+	var addr string
+	var err error
+	wmtest.Do(func() {
+		if err = w.Listen(); err == nil {
+			addr = w.Addr().String()
+		}
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer wmtest.Do(w.Stop)
+
+	done := make(chan struct{})
+	wmtest.Do(func() {
+		conn, err := workerman.NewAsyncUdpConnection("text://"+addr, nil)
+		if err != nil {
+			fmt.Println(err)
+			close(done)
+			return
+		}
+		conn.OnConnect = func(c *workerman.Connection) { c.Send("ping") }
+		conn.OnMessage = func(c *workerman.Connection, data any) {
+			fmt.Println(data)
+			c.Close()
+		}
+		conn.OnClose = func(*workerman.Connection) { close(done) }
+		conn.Connect()
+	})
+	<-done
+	// Output: pong ping
+}

@@ -907,3 +907,50 @@ ws.onmessage = (e) => ws.send("ack:" + e.data + ":" + location.protocol);
 		}
 	})
 }
+
+// The manual's 传输加密-ssl/tls: a worker of any protocol serves TLS once
+// its Transport is "ssl" and it has a certificate. Here the certificate
+// comes from a test CA; in production it is the files of a real one.
+func ExampleSSLOptions() {
+	dir, _ := os.MkdirTemp("", "wm-example-")
+	defer os.RemoveAll(dir)
+	ca, _ := testcert.NewCA(dir)
+	pair, _ := ca.Server("server")
+
+	w := workerman.NewWorker("text://127.0.0.1:0")
+	w.Transport = "ssl"
+	cfg, err := workerman.SSLOptions{
+		LocalCert: pair.CertFile, // local_cert
+		LocalPK:   pair.KeyFile,  // local_pk
+	}.ServerConfig()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	w.TLSConfig = cfg
+	w.OnMessage = func(c *workerman.Connection, data any) {
+		c.Send("hello " + data.(string) + " over " + c.Transport())
+	}
+	var addr string
+	wmtest.Do(func() {
+		if err = w.Listen(); err == nil {
+			addr = w.Addr().String()
+		}
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer wmtest.Do(w.Stop)
+
+	conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: ca.Pool})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer conn.Close()
+	fmt.Fprintln(conn, "tom")
+	line, _ := bufio.NewReader(conn).ReadString('\n')
+	fmt.Print(line)
+	// Output: hello tom over ssl
+}
