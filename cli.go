@@ -353,11 +353,29 @@ func findMaster(p paths) (state masterState, pid int, msg string) {
 	} else if !errors.Is(err, unix.EWOULDBLOCK) {
 		return broken, pid, fmt.Sprintf("cannot lock the pid file %s: %v", p.pid, err)
 	}
+	if procStateLetter(pid) == "T" {
+		return broken, pid, fmt.Sprintf("the master (pid %d) is suspended (Ctrl-Z in its terminal?): resume it with fg in that terminal, or kill -CONT %d", pid, pid)
+	}
 	m, err := ctlRequest(p, &ctlMsg{Type: "hello"}, 5*time.Second)
 	if err != nil {
 		return broken, pid, ctlErrorText(p, pid, err)
 	}
 	return running, m.Pid, ""
+}
+
+// procStateLetter returns the state of a process as ps shows it (R, S, T,
+// Z ...), or "" when it cannot be read.
+func procStateLetter(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
 }
 
 // ctlErrorText explains why the master's control socket did not answer.
@@ -486,13 +504,11 @@ func waitMasterGone(f *os.File, pid int, timeout time.Duration) bool {
 
 // isZombie reports whether a process has exited and waits to be reaped.
 func isZombie(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
+	switch procStateLetter(pid) {
+	case "", "Z", "X":
 		return true
 	}
-	i := strings.LastIndexByte(string(b), ')')
-	f := strings.Fields(string(b[i+1:]))
-	return len(f) > 0 && (f[0] == "Z" || f[0] == "X")
+	return false
 }
 
 func reloadCommand(p paths, graceful bool) int {

@@ -478,19 +478,26 @@ func testForeground(t *testing.T, bins pmBins) {
 }
 
 func testCtrlC(t *testing.T, bins pmBins) {
+	// Ctrl-C sends SIGINT to the whole foreground process group; closing
+	// the terminal sends SIGHUP. Either stops everything.
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) { testTerminalSignal(t, bins, sig) })
+	}
+}
+
+func testTerminalSignal(t *testing.T, bins pmBins, sig syscall.Signal) {
 	s := newSvc(t, bins.v1)
 	f := s.startForeground(true)
 	procs := pmWorkerProcs(s.status(), "svc")
-	// The terminal sends SIGINT to the whole foreground process group.
-	if err := syscall.Kill(-f.cmd.Process.Pid, syscall.SIGINT); err != nil {
+	if err := syscall.Kill(-f.cmd.Process.Pid, sig); err != nil {
 		t.Fatal(err)
 	}
 	if code := f.wait(t); code != 0 {
-		t.Errorf("exit %d after Ctrl-C\n%s", code, f.output())
+		t.Errorf("exit %d after %v\n%s", code, sig, f.output())
 	}
 	for _, pid := range procs {
 		if pmAlive(pid) {
-			t.Errorf("process %d survived Ctrl-C", pid)
+			t.Errorf("process %d survived %v", pid, sig)
 		}
 	}
 	if !strings.Contains(f.output(), "has been stopped") {
@@ -538,6 +545,13 @@ func testDaemon(t *testing.T, bins pmBins) {
 	out, code = s.run("start")
 	if code != workerman.ExitFailure || !strings.Contains(out, "already running") {
 		t.Errorf("second start in the foreground: exit %d\n%s", code, out)
+	}
+	// A suspended master (Ctrl-Z) cannot answer: stop says so at once.
+	syscall.Kill(mp, syscall.SIGSTOP)
+	out, code = s.run("stop")
+	syscall.Kill(mp, syscall.SIGCONT)
+	if code != workerman.ExitFailure || !strings.Contains(out, "suspended") {
+		t.Errorf("stop of a suspended master: exit %d\n%s", code, out)
 	}
 	if os.Getuid() == 0 {
 		// Another user may not control the master (the 停止失败 case of a
