@@ -24,12 +24,18 @@ func (p *Protocol) Encode(dst []byte, data any, c *workerman.Connection) ([]byte
 	case []byte:
 		return st.encodeBytes(dst, 200, "", v)
 	case *Response:
+		if v == nil {
+			return dst, fmt.Errorf("http: cannot send a nil *Response")
+		}
 		return st.encodeResponse(dst, v)
 	case Response:
 		return st.encodeResponse(dst, &v)
 	case Chunk:
 		return st.encodeChunk(dst, v)
 	case *ServerSentEvent:
+		if v == nil {
+			return dst, fmt.Errorf("http: cannot send a nil *ServerSentEvent")
+		}
 		return st.encodeEvent(dst, v)
 	case ServerSentEvent:
 		return st.encodeEvent(dst, &v)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	nethttp "net/http"
 	"net/url"
 	"os"
@@ -329,5 +330,51 @@ func TestBodyLargerThanMaxPackageSize(t *testing.T) {
 	resp.Body.Close()
 	if string(b) != "5000" {
 		t.Fatalf("got %q", b)
+	}
+}
+
+// TestDribbledPipeline sends a pipeline of different requests in pieces of
+// a few bytes, so every parser state is resumed across reads, and checks
+// each answer.
+func TestDribbledPipeline(t *testing.T) {
+	p := &wmhttp.Protocol{BodyMemoryLimit: 16} // bodies over 16 bytes stream
+	addr := serve(t, p, func(c *workerman.Connection, r *wmhttp.Request) {
+		c.Send(fmt.Sprintf("%s %s %q", r.Method(), r.Path(), r.RawBody()))
+	})
+	long := strings.Repeat("L", 100)
+	reqs := []struct{ raw, want string }{
+		{"GET /a HTTP/1.1\r\nHost: x\r\n\r\n", `GET /a ""`},
+		{"\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", `POST /b "hello"`},
+		{"POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + long, `POST /c "` + long + `"`},
+		{"POST /d HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nchunk\r\n1a;e=1\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nT: 1\r\n\r\n", `POST /d "chunkabcdefghijklmnopqrstuvwxyz"`},
+		{"GET /e HTTP/1.1\r\nHost: x\r\n\r\n", `GET /e ""`},
+	}
+	var all strings.Builder
+	for _, r := range reqs {
+		all.WriteString(r.raw)
+	}
+	c := dial(t, addr)
+	c.(*net.TCPConn).SetNoDelay(true)
+	data := all.String()
+	go func() {
+		for i := 0; i < len(data); {
+			n := 1 + i%7
+			if i+n > len(data) {
+				n = len(data) - i
+			}
+			if _, err := io.WriteString(c, data[i:i+n]); err != nil {
+				return
+			}
+			i += n
+			if i%5 == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	br := bufio.NewReader(c)
+	for _, r := range reqs {
+		if got := readResponse(t, br, "GET"); got.Body != r.want {
+			t.Fatalf("got %q, want %q", got.Body, r.want)
+		}
 	}
 }

@@ -205,3 +205,26 @@ func TestFileRangeResponse(t *testing.T) {
 }
 
 var _ = strings.Repeat
+
+func TestSendOddValues(t *testing.T) {
+	var results []workerman.SendResult
+	addr := serve(t, nil, func(c *workerman.Connection, r *wmhttp.Request) {
+		results = append(results,
+			c.Send((*wmhttp.Response)(nil)),
+			c.Send((*wmhttp.ServerSentEvent)(nil)),
+			c.Send(42),
+		)
+		c.Send([]byte("bytes"))
+	})
+	r := roundTrip(t, addr, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	var got []workerman.SendResult
+	wmDo(func() { got = append(got, results...) })
+	for i, res := range got {
+		if res != workerman.SendFailed {
+			t.Fatalf("send %d: %v", i, res)
+		}
+	}
+	if r.Body != "bytes" || len(got) != 3 {
+		t.Fatalf("body %q, results %v", r.Body, got)
+	}
+}
