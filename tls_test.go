@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -953,4 +954,66 @@ func ExampleSSLOptions() {
 	line, _ := bufio.NewReader(conn).ReadString('\n')
 	fmt.Print(line)
 	// Output: hello tom over ssl
+}
+
+// TestTLSGoroutines checks the documented cost of a TLS connection, one
+// reader goroutine while it is idle, and that every goroutine ends with
+// the connection, however it ends.
+func TestTLSGoroutines(t *testing.T) {
+	e := newTLSEnv(t)
+	var conns []*workerman.Connection
+	_, addr := serveTLS(t, e, "text://127.0.0.1:0", func(w *workerman.Worker) {
+		w.OnConnect = func(c *workerman.Connection) { conns = append(conns, c) }
+		w.OnMessage = func(c *workerman.Connection, data any) { c.Send(data) }
+	})
+	settle := func(want func(int) bool) int {
+		var n int
+		for i := 0; i < 300; i++ {
+			n = runtime.NumGoroutine()
+			if want(n) {
+				return n
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return n
+	}
+	runtime.GC()
+	base := runtime.NumGoroutine()
+	const n = 40
+	var clients []*tls.Conn
+	for i := 0; i < n; i++ {
+		c := tlsDial(t, addr, e.clientConfig())
+		io.WriteString(c, "x\n")
+		if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	// Idle: one reader per connection; the writers have finished.
+	got := settle(func(g int) bool { return g-base <= n })
+	if got-base > n {
+		t.Errorf("%d idle TLS connections hold %d goroutines, want at most %d", n, got-base, n)
+	}
+	// End them three ways: the client closes, the server closes, the
+	// server destroys.
+	for _, c := range clients[:n/3] {
+		c.Close()
+	}
+	wmtest.Do(func() {
+		for i, c := range conns[n/3:] {
+			if i%2 == 0 {
+				c.Close("bye")
+			} else {
+				c.Destroy()
+			}
+		}
+	})
+	for _, c := range clients[n/3:] {
+		io.ReadAll(c)
+		c.Close()
+	}
+	if got := settle(func(g int) bool { return g <= base }); got > base {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%d goroutines left after every connection ended (was %d):\n%s", got, base, buf[:runtime.Stack(buf, true)])
+	}
 }
