@@ -96,6 +96,7 @@ func TestProcessManager(t *testing.T) {
 		{"UDPAndUnix", testUDPAndUnix},
 		{"InnerWorker", testInnerWorker},
 		{"MasterKilled", testMasterKilled},
+		{"SingleProcess", testSingleProcess},
 		{"ReloadFollowsSymlink", testReloadFollowsSymlink},
 		{"StopTimeoutKills", testStopTimeoutKills},
 	} {
@@ -1442,5 +1443,27 @@ func testReloadUnderLoadTLS(t *testing.T, bins pmBins) {
 	}
 	if len(list) != 1 || list[0].Transport != "ssl" || list[0].Protocol != "text" {
 		t.Errorf("connections over TLS: %+v", list)
+	}
+}
+
+// SingleProcess serves every worker in the launching process, for
+// debuggers that cannot follow the processes a master starts.
+func testSingleProcess(t *testing.T, bins pmBins) {
+	s := newSvc(t, bins.v1, "SVC_SINGLE=1", "SVC_COUNT=4")
+	if out, code := s.run("start", "-d"); code != workerman.ExitUsage || !strings.Contains(out, "SingleProcess") {
+		t.Errorf("start -d in SingleProcess mode: exit %d\n%s", code, out)
+	}
+	f := s.startForeground(false)
+	if !strings.Contains(f.output(), "svc v1 started: id 0") {
+		t.Errorf("output:\n%s", f.output())
+	}
+	for i := 0; i < 5; i++ {
+		if p := pmParsePong(t, s.mustAsk("ping")); p.pid != f.cmd.Process.Pid || p.id != 0 {
+			t.Fatalf("served by %+v, want the launching process %d", p, f.cmd.Process.Pid)
+		}
+	}
+	f.cmd.Process.Signal(syscall.SIGINT)
+	if code := f.wait(t); code != 0 {
+		t.Errorf("exit %d after SIGINT\n%s", code, f.output())
 	}
 }

@@ -555,11 +555,15 @@ func runSingle(ws []*Worker) error {
 	stop := func(os.Signal) { StopAll() }
 	l.OnSignal(syscall.SIGINT, stop)
 	l.OnSignal(syscall.SIGTERM, stop)
+	l.OnSignal(syscall.SIGHUP, stop)
 	for _, w := range ws {
 		if w.OnWorkerStart != nil {
 			w.OnWorkerStart(w)
 		}
 	}
+	l.Post(func() {
+		fmt.Print(startTable(ws) + "Single process: Count is ignored. Press Ctrl+C to stop. Start success.\n")
+	})
 	return l.Run()
 }
 

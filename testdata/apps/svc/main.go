@@ -12,6 +12,7 @@
 //	SVC_UNIX_PATH                          path of a text worker on a Unix socket
 //	SVC_INNER_ADDR                         a worker each process opens in OnWorkerStart (ReusePort)
 //	SVC_CERT, SVC_KEY                      serve the main worker over TLS (transport ssl)
+//	SVC_SINGLE=1                           workerman.SingleProcess
 //	SVC_FAIL=1                             OnWorkerStart panics (start failure)
 //	SVC_STOP_MS, SVC_GRACE_MS              StopTimeout, GracefulStopTimeout
 //
@@ -59,6 +60,7 @@ func main() {
 	workerman.PidFile = os.Getenv("SVC_PIDFILE")
 	workerman.LogFile = os.Getenv("SVC_LOGFILE")
 	workerman.StdoutFile = os.Getenv("SVC_STDOUT")
+	workerman.SingleProcess = os.Getenv("SVC_SINGLE") == "1"
 	if ms := envInt("SVC_STOP_MS", 0); ms > 0 {
 		workerman.StopTimeout = time.Duration(ms) * time.Millisecond
 	}
