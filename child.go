@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/workerman-go/workerman/eventloop"
 	"golang.org/x/sys/unix"
 )
 
@@ -380,5 +379,3 @@ func Stopping() bool {
 // started by the master (rather than the master, a command, or a program
 // that never called RunAll).
 func IsWorkerProcess() bool { return theChild != nil }
-
-var _ eventloop.Handler = (*acceptor)(nil)

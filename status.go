@@ -3,7 +3,6 @@ package workerman
 import (
 	"fmt"
 	"math"
-	"net/netip"
 	"os"
 	"os/user"
 	"runtime"
@@ -447,10 +446,4 @@ func currentUserName() string {
 		return u.Username
 	}
 	return strconv.Itoa(os.Getuid())
-}
-
-// isIPv4 reports whether an "ip:port" string names an IPv4 peer.
-func isIPv4(addr string) bool {
-	ap, err := netip.ParseAddrPort(addr)
-	return err == nil && ap.Addr().Unmap().Is4()
 }
