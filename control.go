@@ -189,8 +189,9 @@ func (fc *frameConn) writer() {
 // Recv reads the next frame; call it from one goroutine only.
 func (fc *frameConn) Recv() (*ctlMsg, error) { return readFrame(fc.rw) }
 
-// Flush waits until queued frames have been written or d passes, then
-// stops the writer. Later sends are dropped.
+// Flush waits until the queued frames have been written, then stops the
+// writer; later sends are dropped. It blocks while the peer does not read:
+// callers bound it (see flushBriefly).
 func (fc *frameConn) Flush() {
 	fc.mu.Lock()
 	fc.closed = true
