@@ -252,7 +252,7 @@ func (p *Protocol) Input(buf []byte, c *workerman.Connection) (int, error) {
 		// responses leave in order.
 		if st.closing {
 			st.phase = phaseDiscard
-			return len(buf), nil
+			return min(len(buf), c.MaxPackageSize), nil
 		}
 		if !st.paused {
 			st.paused = true
