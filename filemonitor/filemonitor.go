@@ -122,7 +122,7 @@ type monitor struct {
 }
 
 const (
-	exeMask = unix.IN_CLOSE_WRITE | unix.IN_MOVED_TO | unix.IN_CREATE | unix.IN_ATTRIB
+	exeMask = unix.IN_CLOSE_WRITE | unix.IN_MOVED_TO | unix.IN_CREATE | unix.IN_ATTRIB | unix.IN_MODIFY
 	dirMask = unix.IN_CLOSE_WRITE | unix.IN_MOVED_TO | unix.IN_MOVED_FROM | unix.IN_CREATE | unix.IN_DELETE |
 		unix.IN_DELETE_SELF | unix.IN_ONLYDIR
 )
@@ -252,8 +252,10 @@ func (m *monitor) event(e event) {
 		}
 		return
 	}
-	if e.mask&unix.IN_ATTRIB != 0 && e.mask&^(unix.IN_ATTRIB|unix.IN_ISDIR) == 0 {
-		return // only the executable's mode matters
+	if e.mask&(unix.IN_ATTRIB|unix.IN_MODIFY) != 0 && e.mask&^(unix.IN_ATTRIB|unix.IN_MODIFY|unix.IN_ISDIR) == 0 {
+		// Only the executable's mode and writes matter; other files count
+		// once they are closed or moved in place.
+		return
 	}
 	if len(m.opts.Extensions) > 0 {
 		match := false
