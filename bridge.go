@@ -7,8 +7,10 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/workerman-go/workerman/eventloop"
+	"golang.org/x/sys/unix"
 )
 
 // A bridged connection is served by goroutines instead of the epoll loop:
@@ -74,11 +76,12 @@ type connBridge struct {
 	tc   interface{ Close() error }
 
 	// Loop side.
-	ready    bool // handshake done: the writer may run
-	closed   bool
-	graceful bool  // close with a TLS close_notify
-	readErr  error // end of input seen while paused
-	deliverF func()
+	ready      bool // handshake done: the writer may run
+	closed     bool
+	graceful   bool          // close with a TLS close_notify
+	readerDone chan struct{} // closed when the reader goroutine has returned
+	readErr    error         // end of input seen while paused
+	deliverF   func()
 
 	// Shared with the writer goroutine. wstate is wIdle, wBusy or wNotify;
 	// only the loop leaves wIdle. A writer that finishes in wBusy goes
@@ -115,7 +118,11 @@ func (b *connBridge) start() {
 	b.mu.Lock()
 	b.paused = b.c.paused
 	b.mu.Unlock()
-	go b.readLoop()
+	b.readerDone = make(chan struct{})
+	go func() {
+		defer close(b.readerDone)
+		b.readLoop()
+	}()
 }
 
 func (b *connBridge) readLoop() {
@@ -428,8 +435,38 @@ func (b *connBridge) close() {
 	b.cond.Broadcast()
 	if b.graceful && b.tc != nil {
 		// close_notify may wait (up to 5 s) for room in the socket buffer.
-		go b.tc.Close()
+		go b.closeGracefully()
 		return
 	}
 	b.raw.Close()
+}
+
+// closeGracefully runs on its own goroutine after a flushed Close. It
+// stops the reader, discards input that has already arrived (closing a
+// socket with unread input makes the kernel send a reset, which can
+// destroy the last bytes still on their way to the peer), then sends
+// close_notify and closes the socket.
+func (b *connBridge) closeGracefully() {
+	if b.readerDone != nil {
+		b.raw.SetReadDeadline(time.Now())
+		select {
+		case <-b.readerDone:
+			b.raw.SetReadDeadline(time.Time{})
+			if rc, err := b.raw.SyscallConn(); err == nil {
+				buf := make([]byte, 64<<10)
+				for i := 0; i < 32; i++ {
+					n := 0
+					rc.Read(func(fd uintptr) bool {
+						n, _ = unix.Read(int(fd), buf)
+						return true
+					})
+					if n <= 0 {
+						break
+					}
+				}
+			}
+		case <-time.After(time.Second):
+		}
+	}
+	b.tc.Close()
 }

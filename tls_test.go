@@ -1017,3 +1017,31 @@ func TestTLSGoroutines(t *testing.T) {
 		t.Fatalf("%d goroutines left after every connection ended (was %d):\n%s", got, base, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// TestTLSCloseWithUnreadInput closes a paused connection whose peer has
+// sent more than was read: the reply must still arrive whole, followed by
+// a clean end, not a reset that destroys it.
+func TestTLSCloseWithUnreadInput(t *testing.T) {
+	e := newTLSEnv(t)
+	reply := strings.Repeat("r", 256<<10)
+	_, addr := serveTLS(t, e, "text://127.0.0.1:0", func(w *workerman.Worker) {
+		w.OnMessage = func(c *workerman.Connection, data any) {
+			if data.(string) != "start" {
+				return
+			}
+			c.PauseRecv()
+			workerman.Timer.Once(300*time.Millisecond, func() { c.Close(reply) })
+		}
+	})
+	c := tlsDial(t, addr, e.clientConfig())
+	io.WriteString(c, "start\n")
+	// More input than the server will read: it stays in its socket.
+	junk := strings.Repeat("j", 1023) + "\n"
+	for i := 0; i < 200; i++ {
+		io.WriteString(c, junk)
+	}
+	got, err := io.ReadAll(c)
+	if err != nil || len(got) != len(reply)+1 {
+		t.Fatalf("read %d of %d bytes: %v", len(got), len(reply)+1, err)
+	}
+}
