@@ -855,6 +855,33 @@ func TestWSS(t *testing.T) {
 		}
 	})
 
+	// The manual's 作为wss客户端: ws:// with Transport "ssl".
+	t.Run("workerman wss client", func(t *testing.T) {
+		cfg, err := workerman.SSLOptions{CAFile: e.ca.File}.ClientConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := newAsyncResult()
+		var conn *workerman.Connection
+		wmtest.Do(func() {
+			conn, err = workerman.NewAsyncTcpConnection("ws://localhost:"+wsPort+"/", &workerman.DialOptions{Transport: "ssl", TLSConfig: cfg})
+			if err != nil {
+				return
+			}
+			r.attach(conn)
+			conn.OnConnect = func(c *workerman.Connection) { c.Send("hello") }
+			conn.Connect()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := recv(t, r.messages, "reply over wss"); m != "echo:hello" {
+			t.Fatalf("got %q", m)
+		}
+		wmtest.Do(func() { conn.Close() })
+		recv(t, r.closed, "OnClose")
+	})
+
 	t.Run("chromium", func(t *testing.T) {
 		chromium := wmtest.RequireTool(t, "chromium")
 		certutil := wmtest.RequireTool(t, "certutil")
