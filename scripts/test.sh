@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 export WORKERMAN_REQUIRE_TOOLS=1
 
 need=()
-for pkg_tool in curl:curl wrk:wrk; do
+for pkg_tool in curl:curl wrk:wrk redis-server:redis-server chromium:chromium python3-websockets:/usr/lib/python3/dist-packages/websockets; do
 	tool=${pkg_tool#*:}
-	command -v "$tool" >/dev/null 2>&1 || need+=("${pkg_tool%%:*}")
+	command -v "$tool" >/dev/null 2>&1 || [ -e "$tool" ] || need+=("${pkg_tool%%:*}")
 done
 if [ ${#need[@]} -gt 0 ]; then
 	echo "== installing ${need[*]}"
@@ -18,6 +18,9 @@ if [ ${#need[@]} -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+
+echo "== npm modules for the interoperability tests"
+npm ci --prefix protocols/websocket/testdata/node --no-audit --no-fund --loglevel=error
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
