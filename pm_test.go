@@ -1131,7 +1131,7 @@ func testStatusAndConnections(t *testing.T, bins pmBins) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	b.Write([]byte("block 2500\n"))
+	b.Write([]byte("block 6000\n"))
 	time.Sleep(200 * time.Millisecond)
 	r = s.status()
 	busy := 0
