@@ -203,9 +203,10 @@ func (b *connBridge) deliver() {
 		}
 	}
 	if err != nil && !b.closed {
-		if c.paused && c.status == StatusEstablished {
+		if c.paused && c.status == StatusEstablished && errors.Is(err, io.EOF) {
 			// A paused native connection does not see the end of input
-			// until it resumes; neither does this one.
+			// until it resumes; neither does this one. A reset or a TLS
+			// error ends it at once, as a hang-up ends a native one.
 			b.readErr = err
 			return
 		}
