@@ -1072,3 +1072,36 @@ func TestTLSCloseWithUnreadInput(t *testing.T) {
 		t.Fatalf("read %d of %d bytes: %v", len(got), len(reply)+1, err)
 	}
 }
+
+// TestTLSPausedPeerEnd checks that input and the end of input that arrive
+// while a TLS connection is paused are delivered, in order, once it
+// resumes, as on a native connection.
+func TestTLSPausedPeerEnd(t *testing.T) {
+	e := newTLSEnv(t)
+	events := make(chan string, 16)
+	_, addr := serveTLS(t, e, "text://127.0.0.1:0", func(w *workerman.Worker) {
+		w.OnMessage = func(c *workerman.Connection, data any) {
+			events <- data.(string)
+			if data.(string) == "pause" {
+				c.PauseRecv()
+				workerman.Timer.Once(300*time.Millisecond, func() {
+					events <- "resume"
+					c.ResumeRecv()
+				})
+			}
+		}
+		w.OnClose = func(*workerman.Connection) { events <- "close" }
+	})
+	c := tlsDial(t, addr, e.clientConfig())
+	io.WriteString(c, "pause\n")
+	time.Sleep(50 * time.Millisecond)
+	io.WriteString(c, "a\nb\n")
+	c.Close()
+	var got []string
+	for len(got) < 5 {
+		got = append(got, recv(t, events, "server events"))
+	}
+	if strings.Join(got, " ") != "pause resume a b close" {
+		t.Fatalf("events %q", got)
+	}
+}
