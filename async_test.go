@@ -169,22 +169,6 @@ func TestAsyncConnectTimeout(t *testing.T) {
 	t.Logf("timed out after %v", time.Since(start).Round(time.Millisecond))
 }
 
-// TestAsyncDNSOffLoop resolves a name that does not exist: the loop keeps
-// running timers meanwhile and the failure arrives as ConnectFail.
-func TestAsyncDNSFailure(t *testing.T) {
-	r := newAsyncResult()
-	wmtest.Do(func() {
-		c, _ := workerman.NewAsyncTcpConnection("text://no-such-host.invalid:80", &workerman.DialOptions{ConnectTimeout: 5 * time.Second})
-		r.attach(c)
-		c.Connect()
-	})
-	msg := recv(t, r.errors, "OnError")
-	if !strings.HasPrefix(msg, "1 connect to text://no-such-host.invalid:80 fail: resolve no-such-host.invalid") {
-		t.Fatalf("OnError %q", msg)
-	}
-	recv(t, r.closed, "OnClose")
-}
-
 // TestAsyncBindTo connects from a chosen local address (the manual's
 // socket.bindto).
 func TestAsyncBindTo(t *testing.T) {

@@ -58,7 +58,7 @@ func startMariaDB(t *testing.T) *mariaDB {
 	errLog := filepath.Join(dir, "error.log")
 	args = append([]string{"--no-defaults", "--datadir=" + data, fmt.Sprintf("--port=%d", port),
 		"--bind-address=127.0.0.1", "--socket=" + m.sock, "--pid-file=" + filepath.Join(dir, "mysqld.pid"),
-		"--log-error=" + errLog, "--skip-log-bin", "--innodb-buffer-pool-size=16M", "--max-connections=50"}, user...)
+		"--log-error=" + errLog, "--skip-log-bin", "--skip-name-resolve", "--innodb-buffer-pool-size=16M", "--max-connections=50"}, user...)
 	cmd := exec.Command(mariadbd, args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
