@@ -45,7 +45,8 @@ type Config struct {
 	Threads int
 	// Rate, if above 0, paces the run to this many messages per second in
 	// all: a connection whose echo is back waits for its turn before it
-	// sends again. Servers compared at the same rate do the same work, so
+	// sends again. Turns missed while every connection waits for its echo
+	// (up to 100 ms worth) are made up afterwards. Servers compared at the same rate do the same work, so
 	// their CPU time per message compares costs at equal load. 0 means as
 	// fast as the server answers. Latency is measured from the moment a
 	// batch is written, so time spent waiting for a turn is not in it.
@@ -449,7 +450,9 @@ func (l *loop) run(phase *atomic.Int32) error {
 // accrued since the last refill allow, oldest first.
 func (l *loop) release() error {
 	now := l.now()
-	burst := max(float64(l.depth), l.rate/200) // 5 ms worth: epoll_wait may oversleep its 1 ms
+	// Up to 100 ms worth of turns are kept, so that the rate is met on
+	// average even when the server stalls with every batch in flight.
+	burst := max(float64(l.depth), l.rate/10)
 	l.tokens = min(burst, l.tokens+float64(now-l.refill)*l.rate/1e9)
 	l.refill = now
 	i := 0
