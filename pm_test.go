@@ -549,6 +549,11 @@ func testDaemon(t *testing.T, bins pmBins) {
 	}
 	// A suspended master (Ctrl-Z) cannot answer: stop says so at once.
 	syscall.Kill(mp, syscall.SIGSTOP)
+	pmWaitFor(t, "the master to be suspended", 10*time.Second, func() bool {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", mp))
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		return len(f) > 0 && f[0] == "T"
+	})
 	out, code = s.run("stop")
 	syscall.Kill(mp, syscall.SIGCONT)
 	if code != workerman.ExitFailure || !strings.Contains(out, "suspended") {
