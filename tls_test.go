@@ -534,6 +534,27 @@ func TestTLSClientCertificates(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("client without certificate: %v, want a certificate error", err)
 	}
+
+	// The manual's wss client with a local certificate: an outbound
+	// connection presenting local_cert.
+	ccfg, err := workerman.SSLOptions{LocalCert: client.CertFile, LocalPK: client.KeyFile, CAFile: e.ca.File}.ClientConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newAsyncResult()
+	wmtest.Do(func() {
+		conn, err := workerman.NewAsyncTcpConnection("text://"+addr, &workerman.DialOptions{Transport: "ssl", TLSConfig: ccfg})
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		r.attach(conn)
+		conn.OnConnect = func(c *workerman.Connection) { c.Send("async mtls") }
+		conn.Connect()
+	})
+	if m := recv(t, r.messages, "echo with a client certificate"); m != "async mtls" {
+		t.Fatalf("got %q", m)
+	}
 }
 
 // asyncResult collects what an outbound connection reports.
