@@ -19,12 +19,17 @@ type DialOptions struct {
 	// BindTo is the local "ip:port" to connect from (the manual's
 	// socket.bindto); port 0 lets the kernel choose.
 	BindTo string
-	// Transport is "tcp" (the default) or "ssl".
+	// Transport is "tcp" (the default) or "ssl" (the manual's
+	// $connection->transport = 'ssl'): TLS over the TCP connection, for
+	// https, wss and the like.
 	Transport string
-	// TLSConfig configures the "ssl" transport; ServerName defaults to the
-	// host of the address.
+	// TLSConfig configures the "ssl" transport; SSLOptions.ClientConfig
+	// builds one from the manual's ssl context options. ServerName defaults
+	// to the host of the address. Nil verifies the server against the
+	// system's roots.
 	TLSConfig *tls.Config
-	// ConnectTimeout bounds DNS lookup plus connect; 0 means 10 seconds.
+	// ConnectTimeout bounds DNS lookup plus connect, and then the TLS
+	// handshake; 0 means 10 seconds.
 	ConnectTimeout time.Duration
 }
 
