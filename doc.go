@@ -9,6 +9,22 @@
 //	}
 //	workerman.RunAll()
 //
+// # Processes and commands
+//
+// RunAll reads a command from the program's arguments, as Workerman does
+// (./app start, start -d, stop, stop -g, restart, reload, reload -g,
+// status, status -d, connections). start makes the launching process the
+// master, which opens the listening sockets and runs Count processes of
+// each worker by executing the program again; a dead process is replaced,
+// reload swaps them one at a time without losing a connection. Code before
+// RunAll therefore runs in every process: create workers and set fields
+// there, and open per-process resources (database handles, timers,
+// outbound connections) in OnWorkerStart. RunAll's documentation has the
+// details.
+//
+// A panic in a callback ends that worker process, as an uncaught exception
+// does in Workerman; the master logs the exit and starts a new process.
+//
 // # Addresses and protocols
 //
 // The scheme of a worker's address names its protocol: tcp (raw bytes),
