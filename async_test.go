@@ -80,6 +80,9 @@ func TestAsyncProtocols(t *testing.T) {
 				}
 				r.attach(conn)
 				conn.OnConnect = func(c *workerman.Connection) {
+					if _, ok := c.TLSConnectionState(); ok {
+						t.Error("TLSConnectionState ok on a plain connection")
+					}
 					r.connected <- c.Transport()
 					c.Send(tc.send)
 				}

@@ -562,3 +562,23 @@ func (c *Connection) startClientTLS() {
 		})
 	}()
 }
+
+// TLSConnectionState returns the state of a TLS connection (Transport
+// "ssl"): the negotiated version and cipher suite, the server name the
+// client asked for, the peer's certificates when it sent any (see
+// SSLOptions.VerifyPeer). ok is false for other connections and before the
+// handshake is done.
+func (c *Connection) TLSConnectionState() (state tls.ConnectionState, ok bool) {
+	if c.ext == nil {
+		return state, false
+	}
+	b, isConn := c.ext.bridge.(*connBridge)
+	if !isConn || !b.ready {
+		return state, false
+	}
+	tc, isTLS := b.conn.(*tls.Conn)
+	if !isTLS {
+		return state, false
+	}
+	return tc.ConnectionState(), true
+}

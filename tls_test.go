@@ -128,8 +128,9 @@ func TestTLSEchoProtocols(t *testing.T) {
 			)
 			_, addr := serveTLS(t, e, proto+"://127.0.0.1:0", func(w *workerman.Worker) {
 				w.OnConnect = func(c *workerman.Connection) {
+					st, ok := c.TLSConnectionState()
 					mu.Lock()
-					infos = append(infos, c.Transport()+" "+c.RemoteIP())
+					infos = append(infos, fmt.Sprintf("%s %s %v %s", c.Transport(), c.RemoteIP(), ok, tls.VersionName(st.Version)))
 					mu.Unlock()
 				}
 				w.OnMessage = func(c *workerman.Connection, data any) {
@@ -190,7 +191,7 @@ func TestTLSEchoProtocols(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if len(infos) != 1 || infos[0] != "ssl 127.0.0.1" {
+			if len(infos) != 1 || infos[0] != "ssl 127.0.0.1 true TLS 1.3" {
 				t.Errorf("OnConnect saw %q", infos)
 			}
 		})
@@ -513,14 +514,21 @@ func TestTLSClientCertificates(t *testing.T) {
 	w := workerman.NewWorker("text://127.0.0.1:0")
 	w.Transport = "ssl"
 	w.TLSConfig = cfg
-	w.OnMessage = func(c *workerman.Connection, data any) { c.Send(data) }
+	w.OnMessage = func(c *workerman.Connection, data any) {
+		st, ok := c.TLSConnectionState()
+		if !ok || len(st.PeerCertificates) == 0 {
+			c.Send("no peer certificate")
+			return
+		}
+		c.Send(fmt.Sprintf("%s from %s", data, st.PeerCertificates[0].Subject.CommonName))
+	}
 	addr := wmtest.Serve(t, w)
 
 	with := e.clientConfig()
 	with.Certificates = []tls.Certificate{client.TLS}
 	c := tlsDial(t, addr, with)
 	io.WriteString(c, "mtls\n")
-	if l, err := bufio.NewReader(c).ReadString('\n'); err != nil || l != "mtls\n" {
+	if l, err := bufio.NewReader(c).ReadString('\n'); err != nil || l != "mtls from client\n" {
 		t.Fatalf("client with certificate: %q %v", l, err)
 	}
 
@@ -552,7 +560,7 @@ func TestTLSClientCertificates(t *testing.T) {
 		conn.OnConnect = func(c *workerman.Connection) { c.Send("async mtls") }
 		conn.Connect()
 	})
-	if m := recv(t, r.messages, "echo with a client certificate"); m != "async mtls" {
+	if m := recv(t, r.messages, "echo with a client certificate"); m != "async mtls from client" {
 		t.Fatalf("got %q", m)
 	}
 }
