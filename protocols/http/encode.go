@@ -70,11 +70,15 @@ func (st *connState) encodeBytes(dst []byte, code int, s string, b []byte) ([]by
 	start := len(dst)
 	n := len(s) + len(b)
 	closing := st.closeAfter(r)
-	dst = appendStatusLine(dst, code, "")
-	dst = st.p.appendServer(dst)
-	dst = append(dst, "Date: "...)
-	dst = appendDate(dst)
-	dst = append(dst, "\r\nContent-Type: text/html;charset=utf-8\r\nContent-Length: "...)
+	if code == 200 && st.p.ServerName == "" {
+		dst = append(dst, currentDate().ok200...)
+	} else {
+		dst = appendStatusLine(dst, code, "")
+		dst = st.p.appendServer(dst)
+		dst = append(dst, "Date: "...)
+		dst = appendDate(dst)
+		dst = append(dst, ok200End...)
+	}
 	dst = strconv.AppendInt(dst, int64(n), 10)
 	dst = append(dst, "\r\n"...)
 	dst = st.appendConnection(dst, r, closing)

@@ -30,6 +30,7 @@ func FuzzRequestHead(f *testing.F) {
 		if err != nil || start < 0 {
 			return
 		}
+		checkOnePass(t, p, buf, start)
 		// Scan in two steps, as when the head arrives in pieces.
 		half := start + (len(buf)-start)/2
 		end, next, serr := findHeadEnd(buf[:half], start, start)
@@ -115,4 +116,62 @@ func FuzzChunkedBody(f *testing.F) {
 			t.Fatalf("decoded %d bytes over the limit", len(o1))
 		}
 	})
+}
+
+// checkOnePass checks that parseHeadOnePass accepts and refuses the same
+// heads as findHeadEnd followed by parseHead, with the same result.
+func checkOnePass(t *testing.T, p *Protocol, buf []byte, start int) {
+	lim := limits{p.maxRequestLine(), p.maxHeaderCount()}
+	max := p.maxHeaderBytes()
+	h1 := head{start: start}
+	done, e1 := parseHeadOnePass(buf, &h1, lim, max)
+	whole, _, werr := findHeadEnd(buf, start, start)
+	complete := werr == nil && whole > 0 && whole-start <= max
+	var e2 *StatusError
+	h2 := head{start: start, end: whole}
+	if complete {
+		e2 = parseHead(buf, &h2, lim)
+	}
+	switch {
+	case done:
+		if !complete || whole != h1.end {
+			t.Fatalf("one pass ends the head at %d, findHeadEnd at %d (%v)", h1.end, whole, werr)
+		}
+		if (e1 == nil) != (e2 == nil) {
+			t.Fatalf("one pass: %v, two passes: %v", e1, e2)
+		}
+		if e1 == nil && h1 != h2 {
+			t.Fatalf("heads differ: %+v, %+v", h1, h2)
+		}
+	case e1 != nil:
+		if complete && e2 == nil {
+			t.Fatalf("one pass refused (%v) a head two passes accept", e1)
+		}
+	case complete:
+		t.Fatalf("one pass missed a complete head (two passes: %v)", e2)
+	}
+}
+
+// TestSkipFieldChars compares the eight-bytes-at-a-time scan with the
+// byte table for every byte value at every position of a word.
+func TestSkipFieldChars(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 20; pos++ {
+			b := bytes.Repeat([]byte{'a'}, 20)
+			b[pos] = byte(c)
+			want := 0
+			for want < len(b) && fieldChar[b[want]] {
+				want++
+			}
+			for from := 0; from <= pos; from++ {
+				w := want
+				if w < from {
+					w = from
+				}
+				if got := skipFieldChars(b, from); got != w {
+					t.Fatalf("byte %#x at %d from %d: %d, want %d", c, pos, from, got, w)
+				}
+			}
+		}
+	}
 }

@@ -154,6 +154,13 @@ type connState struct {
 	scan int // where the head scan resumes
 	h    head
 
+	// Blocks new Requests and their bytes are taken from (see
+	// requestBlockMax).
+	reqBlock   []Request
+	reqBlockN  int
+	byteBlock  []byte
+	byteBlockN int
+
 	// Streaming body of req.
 	req       *Request
 	remaining int64 // Content-Length bytes still to come
@@ -225,6 +232,7 @@ func (st *connState) release() {
 		st.sink.file.Close()
 	}
 	st.sink = nil
+	st.reqBlock, st.byteBlock = nil, nil
 	st.closeFile()
 }
 
@@ -270,6 +278,14 @@ func (p *Protocol) Input(buf []byte, c *workerman.Connection) (int, error) {
 			return 0, nil
 		}
 		st.h.start = s
+		// Usually the whole head is there: parse it in one pass.
+		done, serr := parseHeadOnePass(buf, &st.h, limits{p.maxRequestLine(), p.maxHeaderCount()}, p.maxHeaderBytes())
+		if serr != nil {
+			return st.refuse(serr, len(buf))
+		}
+		if done {
+			return st.headParsed(buf, c)
+		}
 	}
 	end, next, serr := findHeadEnd(buf, st.h.start, st.scan)
 	if serr != nil {
@@ -290,7 +306,15 @@ func (p *Protocol) Input(buf []byte, c *workerman.Connection) (int, error) {
 	if serr := parseHead(buf, &st.h, limits{p.maxRequestLine(), p.maxHeaderCount()}); serr != nil {
 		return st.refuse(serr, len(buf))
 	}
+	return st.headParsed(buf, c)
+}
+
+// headParsed returns the length of the package of the head just parsed
+// (the head, or the head and its body).
+func (st *connState) headParsed(buf []byte, c *workerman.Connection) (int, error) {
+	p := st.p
 	h := &st.h
+	end := h.end
 	max := p.maxBody(c)
 	switch {
 	case h.chunked:

@@ -2,6 +2,7 @@ package http
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strconv"
 )
 
@@ -166,11 +167,166 @@ type limits struct {
 func parseHead(buf []byte, h *head, lim limits) *StatusError {
 	p := h.start
 	end := h.end
-	// Request line: method SP target SP version CRLF.
 	lineEnd := p + bytes.IndexByte(buf[p:end], '\r')
 	if buf[lineEnd+1] != '\n' {
 		return badRequest("bare CR in request line")
 	}
+	if err := parseRequestLine(buf, h, lineEnd, lim); err != nil {
+		return err
+	}
+	var fs fieldState
+	i := lineEnd + 2
+	for i < end-2 {
+		le := i + bytes.IndexByte(buf[i:end], '\r')
+		if buf[i] == ' ' || buf[i] == '\t' {
+			return badRequest("obsolete line folding")
+		}
+		fs.count++
+		if fs.count > lim.maxHeaderCount {
+			return &StatusError{431, "too many header fields"}
+		}
+		ns := i
+		for i < le && tchar[buf[i]] {
+			i++
+		}
+		if i == ns || i >= le || buf[i] != ':' {
+			return badRequest("malformed header field name")
+		}
+		name := buf[ns:i]
+		i++
+		for i < le && (buf[i] == ' ' || buf[i] == '\t') {
+			i++
+		}
+		vs := i
+		for ; i < le; i++ {
+			if !fieldChar[buf[i]] {
+				return badRequest("control character in header field value")
+			}
+		}
+		ve := le
+		for ve > vs && (buf[ve-1] == ' ' || buf[ve-1] == '\t') {
+			ve--
+		}
+		if buf[le+1] != '\n' {
+			return badRequest("bare CR in request head")
+		}
+		if err := h.field(name, buf[vs:ve], &fs); err != nil {
+			return err
+		}
+		i = le + 2
+	}
+	return h.finish(&fs)
+}
+
+// parseHeadOnePass parses the head that starts at h.start in one pass over
+// buf, without knowing where it ends, and sets h.end. It returns false
+// (and no error) when buf does not hold the whole head within maxBytes;
+// the caller then looks for the end incrementally (findHeadEnd) and
+// parses it with parseHead, which accepts and refuses exactly the same
+// heads.
+func parseHeadOnePass(buf []byte, h *head, lim limits, maxBytes int) (bool, *StatusError) {
+	p := h.start
+	limit := len(buf)
+	if limit-p > maxBytes {
+		limit = p + maxBytes
+	}
+	buf = buf[:limit]
+	k := bytes.IndexByte(buf[p:], '\r')
+	if k < 0 || p+k+1 >= limit {
+		return false, nil
+	}
+	lineEnd := p + k
+	if buf[lineEnd+1] != '\n' {
+		return false, badRequest("bare CR in request line")
+	}
+	if err := parseRequestLine(buf, h, lineEnd, lim); err != nil {
+		return false, err
+	}
+	var fs fieldState
+	i := lineEnd + 2
+	for {
+		if i+1 >= limit {
+			return false, nil
+		}
+		if buf[i] == '\r' {
+			if buf[i+1] != '\n' {
+				return false, badRequest("bare CR in request head")
+			}
+			h.end = i + 2
+			break
+		}
+		if buf[i] == ' ' || buf[i] == '\t' {
+			return false, badRequest("obsolete line folding")
+		}
+		fs.count++
+		if fs.count > lim.maxHeaderCount {
+			return false, &StatusError{431, "too many header fields"}
+		}
+		ns := i
+		for i < limit && tchar[buf[i]] {
+			i++
+		}
+		if i >= limit {
+			return false, nil
+		}
+		if i == ns || buf[i] != ':' {
+			return false, badRequest("malformed header field name")
+		}
+		name := buf[ns:i]
+		i++
+		for i < limit && (buf[i] == ' ' || buf[i] == '\t') {
+			i++
+		}
+		vs := i
+		i = skipFieldChars(buf, i)
+		if i+1 >= limit {
+			return false, nil
+		}
+		if buf[i] != '\r' {
+			return false, badRequest("control character in header field value")
+		}
+		if buf[i+1] != '\n' {
+			return false, badRequest("bare CR in request head")
+		}
+		ve := i
+		for ve > vs && (buf[ve-1] == ' ' || buf[ve-1] == '\t') {
+			ve--
+		}
+		if err := h.field(name, buf[vs:ve], &fs); err != nil {
+			return false, err
+		}
+		i += 2
+	}
+	return true, h.finish(&fs)
+}
+
+// skipFieldChars returns the index of the first byte from i on that may
+// not appear in a field value (len(b) if there is none). It looks at eight
+// bytes at a time while none of them is a control character.
+func skipFieldChars(b []byte, i int) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:])
+		// A byte below 0x20, or equal to 0x7f, sets its high bit in
+		// one of the two terms.
+		y := x ^ 0x7f7f7f7f7f7f7f7f
+		if ((x-0x20*ones)&^x|(y-ones)&^y)&highs != 0 {
+			break
+		}
+		i += 8
+	}
+	for i < len(b) && fieldChar[b[i]] {
+		i++
+	}
+	return i
+}
+
+// parseRequestLine parses the request line buf[h.start:lineEnd].
+func parseRequestLine(buf []byte, h *head, lineEnd int, lim limits) *StatusError {
+	p := h.start
 	if lineEnd-p > lim.maxRequestLine {
 		return &StatusError{414, "request line longer than the limit"}
 	}
@@ -213,92 +369,70 @@ func parseHead(buf []byte, h *head, lim limits) *StatusError {
 			return badRequest("request target is not an absolute path or URL")
 		}
 	}
-
 	h.contentLength = -1
 	h.chunked, h.connClose, h.connKeepAlive, h.connUpgrade, h.expectContinue = false, false, false, false, false
-	hosts, count, teSeen := 0, 0, false
-	i = lineEnd + 2
-	for i < end-2 {
-		le := i + bytes.IndexByte(buf[i:end], '\r')
-		if buf[i] == ' ' || buf[i] == '\t' {
-			return badRequest("obsolete line folding")
+	return nil
+}
+
+// fieldState is what parsing a head counts across its fields.
+type fieldState struct {
+	count, hosts int
+	teSeen       bool
+}
+
+// field folds one header field into h.
+func (h *head) field(name, val []byte, fs *fieldState) *StatusError {
+	switch len(name) {
+	case 4:
+		if equalFold(name, "host") {
+			fs.hosts++
 		}
-		count++
-		if count > lim.maxHeaderCount {
-			return &StatusError{431, "too many header fields"}
-		}
-		ns := i
-		for i < le && tchar[buf[i]] {
-			i++
-		}
-		if i == ns || i >= le || buf[i] != ':' {
-			return badRequest("malformed header field name")
-		}
-		name := buf[ns:i]
-		i++
-		for i < le && (buf[i] == ' ' || buf[i] == '\t') {
-			i++
-		}
-		vs := i
-		for ; i < le; i++ {
-			if !fieldChar[buf[i]] {
-				return badRequest("control character in header field value")
+	case 6:
+		if equalFold(name, "expect") {
+			if !equalFold(val, "100-continue") {
+				return &StatusError{417, "unsupported expectation"}
 			}
+			h.expectContinue = true
 		}
-		ve := le
-		for ve > vs && (buf[ve-1] == ' ' || buf[ve-1] == '\t') {
-			ve--
-		}
-		if buf[le+1] != '\n' {
-			return badRequest("bare CR in request head")
-		}
-		val := buf[vs:ve]
-		switch len(name) {
-		case 4:
-			if equalFold(name, "host") {
-				hosts++
-			}
-		case 6:
-			if equalFold(name, "expect") {
-				if !equalFold(val, "100-continue") {
-					return &StatusError{417, "unsupported expectation"}
-				}
-				h.expectContinue = true
-			}
-		case 10:
-			if equalFold(name, "connection") {
-				forEachToken(val, func(tok []byte) {
-					switch {
-					case equalFold(tok, "close"):
-						h.connClose = true
-					case equalFold(tok, "keep-alive"):
-						h.connKeepAlive = true
-					case equalFold(tok, "upgrade"):
-						h.connUpgrade = true
-					}
-				})
-			}
-		case 14:
-			if equalFold(name, "content-length") {
-				n, ok := parseLength(val)
-				if !ok {
-					return badRequest("malformed Content-Length")
-				}
-				if h.contentLength >= 0 && h.contentLength != n {
-					return badRequest("conflicting Content-Length fields")
-				}
-				h.contentLength = n
-			}
-		case 17:
-			if equalFold(name, "transfer-encoding") {
-				if err := parseTE(val, h, &teSeen); err != nil {
-					return err
+	case 10:
+		if equalFold(name, "connection") {
+			for len(val) > 0 {
+				var tok []byte
+				tok, val = nextToken(val)
+				switch {
+				case equalFold(tok, "close"):
+					h.connClose = true
+				case equalFold(tok, "keep-alive"):
+					h.connKeepAlive = true
+				case equalFold(tok, "upgrade"):
+					h.connUpgrade = true
 				}
 			}
 		}
-		i = le + 2
+	case 14:
+		if equalFold(name, "content-length") {
+			n, ok := parseLength(val)
+			if !ok {
+				return badRequest("malformed Content-Length")
+			}
+			if h.contentLength >= 0 && h.contentLength != n {
+				return badRequest("conflicting Content-Length fields")
+			}
+			h.contentLength = n
+		}
+	case 17:
+		if equalFold(name, "transfer-encoding") {
+			if err := parseTE(val, h, &fs.teSeen); err != nil {
+				return err
+			}
+		}
 	}
-	if teSeen {
+	return nil
+}
+
+// finish checks what needs the whole head.
+func (h *head) finish(fs *fieldState) *StatusError {
+	if fs.teSeen {
 		if h.contentLength >= 0 {
 			return badRequest("both Transfer-Encoding and Content-Length")
 		}
@@ -309,7 +443,7 @@ func parseHead(buf []byte, h *head, lim limits) *StatusError {
 			return badRequest("Transfer-Encoding without chunked as the final coding")
 		}
 	}
-	if hosts > 1 || (h.minor == 1 && hosts == 0) {
+	if fs.hosts > 1 || (h.minor == 1 && fs.hosts == 0) {
 		return badRequest("a request must carry exactly one Host field")
 	}
 	return nil
@@ -353,18 +487,29 @@ func parseTE(val []byte, h *head, seen *bool) *StatusError {
 // list, trimmed of whitespace.
 func forEachToken(v []byte, f func([]byte)) {
 	for len(v) > 0 {
-		i := bytes.IndexByte(v, ',')
 		var tok []byte
-		if i < 0 {
-			tok, v = v, nil
-		} else {
-			tok, v = v[:i], v[i+1:]
-		}
-		tok = bytes.Trim(tok, " \t")
+		tok, v = nextToken(v)
 		if len(tok) > 0 {
 			f(tok)
 		}
 	}
+}
+
+// nextToken splits the first element off a comma-separated list and
+// trims it of whitespace; it may be empty.
+func nextToken(v []byte) (tok, rest []byte) {
+	if i := bytes.IndexByte(v, ','); i >= 0 {
+		tok, rest = v[:i], v[i+1:]
+	} else {
+		tok = v
+	}
+	for len(tok) > 0 && (tok[0] == ' ' || tok[0] == '\t') {
+		tok = tok[1:]
+	}
+	for len(tok) > 0 && (tok[len(tok)-1] == ' ' || tok[len(tok)-1] == '\t') {
+		tok = tok[:len(tok)-1]
+	}
+	return tok, rest
 }
 
 // maxLength bounds Content-Length values (18 digits cannot overflow int64).

@@ -222,19 +222,35 @@ var (
 	ErrBadHeader = errors.New("http: invalid header field in response")
 )
 
-// dateCache holds the Date field, refreshed every second by a ticker
-// goroutine started on first use, so the hot path reads one pointer.
+// dateCache holds the Date field and the head of a hello-world response
+// built around it, refreshed every second by a ticker goroutine started on
+// first use, so the hot path reads one pointer.
 var (
-	dateCache atomic.Pointer[[]byte]
+	dateCache atomic.Pointer[dateHeads]
 	dateOnce  sync.Once
 )
 
-func formatDate(t time.Time) *[]byte {
-	b := t.UTC().AppendFormat(make([]byte, 0, 29), nethttp.TimeFormat)
-	return &b
+// dateHeads is what dateCache holds.
+type dateHeads struct {
+	date []byte // "Mon, 02 Jan 2006 15:04:05 GMT"
+	// ok200 is the head of a 200 text/html response with the default
+	// Server field, up to the Content-Length value.
+	ok200 []byte
 }
 
-func appendDate(dst []byte) []byte {
+const (
+	ok200Start = "HTTP/1.1 200 OK\r\nServer: workerman\r\nDate: "
+	ok200End   = "\r\nContent-Type: text/html;charset=utf-8\r\nContent-Length: "
+)
+
+func formatDate(t time.Time) *dateHeads {
+	d := t.UTC().AppendFormat(make([]byte, 0, 29), nethttp.TimeFormat)
+	h := make([]byte, 0, len(ok200Start)+len(d)+len(ok200End))
+	h = append(append(append(h, ok200Start...), d...), ok200End...)
+	return &dateHeads{date: d, ok200: h}
+}
+
+func currentDate() *dateHeads {
 	dateOnce.Do(func() {
 		dateCache.Store(formatDate(time.Now()))
 		go func() {
@@ -246,8 +262,10 @@ func appendDate(dst []byte) []byte {
 			}
 		}()
 	})
-	return append(dst, *dateCache.Load()...)
+	return dateCache.Load()
 }
+
+func appendDate(dst []byte) []byte { return append(dst, currentDate().date...) }
 
 func validFieldName(s string) bool {
 	if s == "" {
