@@ -81,6 +81,7 @@ type connBridge struct {
 	graceful   bool          // close with a TLS close_notify
 	readerDone chan struct{} // closed when the reader goroutine has returned
 	readErr    error         // end of input seen while paused
+	peakBatch  int           // recent largest batch handed to a writer (decays)
 	deliverF   func()
 
 	// Shared with the writer goroutine. wstate is wIdle, wBusy or wNotify;
@@ -144,6 +145,13 @@ func (b *connBridge) readLoop() {
 			return
 		}
 		if n > 0 {
+			if cap(b.in)-len(b.in) < n {
+				// Grow once to the most the reader may hold, instead of
+				// doubling (and copying) on the way there.
+				in := make([]byte, len(b.in), max(len(b.in)+n, bridgeInLimit+bridgeReadSize))
+				copy(in, b.in)
+				b.in = in
+			}
 			b.in = append(b.in, buf[:n]...)
 		}
 		if err != nil {
@@ -194,13 +202,13 @@ func (b *connBridge) deliver() {
 		default:
 			c.process(data, false)
 		}
-		if cap(data) <= bridgeKeepBuf {
-			b.mu.Lock()
-			if b.inSpare == nil {
-				b.inSpare = data[:0]
-			}
-			b.mu.Unlock()
+		b.mu.Lock()
+		// Keep the buffer for the next batch if it is small, or if more
+		// input is already waiting (the connection is busy).
+		if b.inSpare == nil && (cap(data) <= bridgeKeepBuf || len(b.in) > 0) {
+			b.inSpare = data[:0]
 		}
+		b.mu.Unlock()
 	}
 	if err != nil && !b.closed {
 		if c.paused && c.status == StatusEstablished && errors.Is(err, io.EOF) {
@@ -299,11 +307,25 @@ func (b *connBridge) write(c *Connection, p []byte) SendResult {
 			c.sendFailed("send buffer full and drop package")
 			return SendFailed
 		}
+		if need := len(c.sendBuf) + len(p); need > cap(c.sendBuf) {
+			// Grow by four, not two: a stream reaches its size with fewer
+			// copies. The queue never needs more than the limit plus one
+			// message.
+			nb := make([]byte, len(c.sendBuf), min(max(4*cap(c.sendBuf), need), c.MaxSendBufferSize+len(p)))
+			copy(nb, c.sendBuf)
+			c.sendBuf = nb
+		}
 		c.sendBuf = append(c.sendBuf, p...)
 		c.checkBufferWillFull()
 		return SendQueued
 	}
 	if b.watchWriter() {
+		if cap(c.sendBuf) < len(p) || cap(c.sendBuf) < b.peakBatch {
+			// Size the queue like the recent batches, so that a stream
+			// fills it without growing (and copying) it step by step.
+			n := min(max(len(p), b.peakBatch), c.MaxSendBufferSize+len(p))
+			c.sendBuf = make([]byte, 0, max(n, 4<<10))
+		}
 		c.sendBuf = append(c.sendBuf[:0], p...)
 		c.sendOff = 0
 		c.checkBufferWillFull()
@@ -312,12 +334,17 @@ func (b *connBridge) write(c *Connection, p []byte) SendResult {
 	out := append(b.takeSpare(), p...)
 	c.bytesWritten += int64(len(out))
 	b.startWrite(out)
+	if cap(c.sendBuf) > bridgeKeepBuf {
+		// A burst is over: do not keep its large buffer.
+		c.sendBuf = nil
+	}
 	return SendOK
 }
 
 // startWrite hands a batch to a new writer goroutine; the writer is idle.
 // A closing connection needs to hear when its last batch is written.
 func (b *connBridge) startWrite(out []byte) {
+	b.peakBatch = max(len(out), b.peakBatch-b.peakBatch/4)
 	if b.c.status == StatusClosing {
 		b.wstate.Store(wNotify)
 	} else {
@@ -329,16 +356,26 @@ func (b *connBridge) startWrite(out []byte) {
 func (b *connBridge) writeBatch(out []byte) {
 	_, err := b.conn.Write(out)
 	if err == nil {
-		if cap(out) <= bridgeKeepBuf {
-			b.spareMu.Lock()
-			b.spare = out
-			b.spareMu.Unlock()
+		small := cap(out) <= bridgeKeepBuf
+		if small {
+			b.putSpare(out)
 		}
 		if b.wstate.CompareAndSwap(wBusy, wIdle) {
-			return
+			return // nothing more queued: a large buffer is let go
+		}
+		if !small {
+			// More is queued: the loop gathers the next batch in this
+			// buffer rather than growing a new one.
+			b.putSpare(out)
 		}
 	}
 	b.loop.Post(func() { b.wrote(err) })
+}
+
+func (b *connBridge) putSpare(out []byte) {
+	b.spareMu.Lock()
+	b.spare = out[:0]
+	b.spareMu.Unlock()
 }
 
 // kick hands the queued bytes to a new writer, as flushing a native

@@ -30,6 +30,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/workerman-go/workerman"
@@ -135,7 +136,10 @@ func control() {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		r, w := procIO()
-		fmt.Printf("STATS %d %d %d\n", ms.Mallocs, r, w)
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		cpu := ru.Utime.Nano()/1000 + ru.Stime.Nano()/1000
+		fmt.Printf("STATS %d %d %d %d\n", ms.Mallocs, r, w, cpu)
 	}
 	stopProfile()
 	os.Exit(0)
@@ -168,7 +172,7 @@ type server struct {
 	out  *bufio.Reader
 }
 
-type stats struct{ mallocs, syscalls int64 }
+type stats struct{ mallocs, syscalls, cpuMicros int64 }
 
 func (s *server) stats() (stats, error) {
 	if _, err := fmt.Fprintln(s.in, "stats"); err != nil {
@@ -178,11 +182,11 @@ func (s *server) stats() (stats, error) {
 	if err != nil {
 		return stats{}, err
 	}
-	var m, r, w int64
-	if _, err := fmt.Sscanf(line, "STATS %d %d %d", &m, &r, &w); err != nil {
+	var m, r, w, cpu int64
+	if _, err := fmt.Sscanf(line, "STATS %d %d %d %d", &m, &r, &w, &cpu); err != nil {
 		return stats{}, fmt.Errorf("%s: %q: %w", s.name, line, err)
 	}
-	return stats{m, r + w}, nil
+	return stats{m, r + w, cpu}, nil
 }
 
 func start(name, cert, key string) (*server, error) {
@@ -221,6 +225,7 @@ func (s *server) stop() {
 // result is one measurement: a rate and the server's costs per operation.
 type result struct {
 	rate          float64 // operations (or MiB) per second
+	cpuPerOp      float64 // server CPU time per operation, µs
 	allocsPerOp   float64
 	syscallsPerOp float64
 	ops           int
@@ -229,9 +234,10 @@ type result struct {
 }
 
 type test struct {
-	name string
-	unit string
-	run  func(addr string, cfg *tls.Config) (ops int, err error)
+	name  string
+	unit  string
+	conns int // connections opened (and handshaken) before the clock starts
+	run   func(addr string, cfg *tls.Config, cs []*tls.Conn) (ops int, err error)
 }
 
 func drive() error {
@@ -259,9 +265,9 @@ func drive() error {
 	}
 	cfg := &tls.Config{RootCAs: ca.Pool, ServerName: "127.0.0.1"}
 	tests := []test{
-		{"handshake (full, ECDSA P-256, TLS 1.3)", "handshakes/s", runHandshakes},
-		{fmt.Sprintf("echo %d B round trips, %d conns", *msgSize, *conns), "round trips/s", runEcho},
-		{fmt.Sprintf("bulk echo %d MiB, 4 conns", *bulkMB), "MiB/s", runBulk},
+		{"handshake (full, ECDSA P-256, TLS 1.3)", "handshakes/s", 0, runHandshakes},
+		{fmt.Sprintf("echo %d B round trips, %d conns", *msgSize, *conns), "round trips/s", *conns, runEcho},
+		{fmt.Sprintf("bulk echo %d MiB, 4 conns", *bulkMB), "MiB/s", 4, runBulk},
 	}
 	fmt.Printf("TLS benchmark: %d rounds, GOMAXPROCS %d, %s\n\n", *rounds, runtime.GOMAXPROCS(0), runtime.Version())
 	for _, tc := range tests {
@@ -292,13 +298,25 @@ func drive() error {
 }
 
 func measure(s *server, tc test, cfg *tls.Config) (result, error) {
+	var cs []*tls.Conn
+	if tc.conns > 0 {
+		var err error
+		if cs, err = dialAll(s.addr, cfg, tc.conns); err != nil {
+			return result{}, err
+		}
+		defer func() {
+			for _, c := range cs {
+				c.Close()
+			}
+		}()
+	}
 	runtime.GC()
 	before, err := s.stats()
 	if err != nil {
 		return result{}, err
 	}
 	t0 := time.Now()
-	ops, err := tc.run(s.addr, cfg)
+	ops, err := tc.run(s.addr, cfg, cs)
 	el := time.Since(t0)
 	if err != nil {
 		return result{}, err
@@ -309,6 +327,7 @@ func measure(s *server, tc test, cfg *tls.Config) (result, error) {
 	}
 	return result{
 		rate:          float64(ops) / el.Seconds(),
+		cpuPerOp:      float64(after.cpuMicros-before.cpuMicros) / float64(ops),
 		allocsPerOp:   float64(after.mallocs-before.mallocs) / float64(ops),
 		syscallsPerOp: float64(after.syscalls-before.syscalls) / float64(ops),
 		ops:           ops,
@@ -328,9 +347,12 @@ func median(xs []float64) float64 {
 }
 
 func report(tc test, wm, peer []result) {
-	var ratios, wmRate, peerRate, wmA, peerA, wmS, peerS []float64
+	var ratios, cpuRatios, wmRate, peerRate, wmC, peerC, wmA, peerA, wmS, peerS []float64
 	for i := range wm {
 		ratios = append(ratios, wm[i].rate/peer[i].rate)
+		cpuRatios = append(cpuRatios, wm[i].cpuPerOp/peer[i].cpuPerOp)
+		wmC = append(wmC, wm[i].cpuPerOp)
+		peerC = append(peerC, peer[i].cpuPerOp)
 		wmRate = append(wmRate, wm[i].rate)
 		peerRate = append(peerRate, peer[i].rate)
 		wmA = append(wmA, wm[i].allocsPerOp)
@@ -339,19 +361,24 @@ func report(tc test, wm, peer []result) {
 		peerS = append(peerS, peer[i].syscallsPerOp)
 	}
 	fmt.Printf("## %s\n", tc.name)
-	fmt.Printf("%-10s %16s %14s %16s\n", "server", "median "+tc.unit, "allocs/op", "r+w syscalls/op")
-	fmt.Printf("%-10s %16.1f %14.1f %16.2f\n", "workerman", median(wmRate), median(wmA), median(wmS))
-	fmt.Printf("%-10s %16.1f %14.1f %16.2f\n", "crypto/tls", median(peerRate), median(peerA), median(peerS))
-	rs := make([]string, len(ratios))
-	for i, r := range ratios {
+	fmt.Printf("%-10s %16s %12s %12s %16s\n", "server", "median "+tc.unit, "CPU µs/op", "allocs/op", "r+w syscalls/op")
+	fmt.Printf("%-10s %16.1f %12.1f %12.1f %16.2f\n", "workerman", median(wmRate), median(wmC), median(wmA), median(wmS))
+	fmt.Printf("%-10s %16.1f %12.1f %12.1f %16.2f\n", "crypto/tls", median(peerRate), median(peerC), median(peerA), median(peerS))
+	fmt.Printf("rate, workerman/crypto-tls per round:        %s; median %.2f\n", joinRatios(ratios), median(ratios))
+	fmt.Printf("server CPU per op, workerman/crypto-tls:     %s; median %.2f\n\n", joinRatios(cpuRatios), median(cpuRatios))
+}
+
+func joinRatios(xs []float64) string {
+	rs := make([]string, len(xs))
+	for i, r := range xs {
 		rs[i] = fmt.Sprintf("%.2f", r)
 	}
-	fmt.Printf("ratio workerman/crypto-tls per round: %s; median %.2f\n\n", strings.Join(rs, " "), median(ratios))
+	return strings.Join(rs, " ")
 }
 
 // runHandshakes completes full handshakes (no session resumption), each
 // followed by a one-byte echo so that the server's side is finished too.
-func runHandshakes(addr string, cfg *tls.Config) (int, error) {
+func runHandshakes(addr string, cfg *tls.Config, _ []*tls.Conn) (int, error) {
 	var next atomic.Int64
 	var firstErr error
 	var mu sync.Mutex
@@ -403,6 +430,18 @@ func dialAll(addr string, cfg *tls.Config, n int) ([]*tls.Conn, error) {
 		}
 		c.SetDeadline(time.Now().Add(60 * time.Second))
 		cs = append(cs, c)
+		// One echo, so the server has finished its side of the handshake.
+		b := []byte{'x'}
+		_, err = c.Write(b)
+		if err == nil {
+			_, err = io.ReadFull(c, b)
+		}
+		if err != nil {
+			for _, c := range cs {
+				c.Close()
+			}
+			return nil, err
+		}
 	}
 	return cs, nil
 }
@@ -422,21 +461,11 @@ func parallel(cs []*tls.Conn, f func(c *tls.Conn) error) error {
 	return first
 }
 
-// runEcho measures round trips of small messages. Handshakes happen before
-// the clock in measure starts only in spirit: they are few (conns) next to
-// conns*echoes round trips.
-func runEcho(addr string, cfg *tls.Config) (int, error) {
-	cs, err := dialAll(addr, cfg, *conns)
-	if err != nil {
-		return 0, err
-	}
-	defer func() {
-		for _, c := range cs {
-			c.Close()
-		}
-	}()
+// runEcho measures round trips of small messages on connections opened
+// before the clock started.
+func runEcho(addr string, cfg *tls.Config, cs []*tls.Conn) (int, error) {
 	msg := make([]byte, *msgSize)
-	err = parallel(cs, func(c *tls.Conn) error {
+	err := parallel(cs, func(c *tls.Conn) error {
 		buf := make([]byte, len(msg))
 		for i := 0; i < *echoes; i++ {
 			if _, err := c.Write(msg); err != nil {
@@ -448,23 +477,14 @@ func runEcho(addr string, cfg *tls.Config) (int, error) {
 		}
 		return nil
 	})
-	return *conns * *echoes, err
+	return len(cs) * *echoes, err
 }
 
-// runBulk streams data through 4 connections and reads the echo back
+// runBulk streams data through its connections and reads the echo back
 // concurrently; the result is in MiB.
-func runBulk(addr string, cfg *tls.Config) (int, error) {
-	cs, err := dialAll(addr, cfg, 4)
-	if err != nil {
-		return 0, err
-	}
-	defer func() {
-		for _, c := range cs {
-			c.Close()
-		}
-	}()
+func runBulk(addr string, cfg *tls.Config, cs []*tls.Conn) (int, error) {
 	per := (*bulkMB << 20) / len(cs)
-	err = parallel(cs, func(c *tls.Conn) error {
+	err := parallel(cs, func(c *tls.Conn) error {
 		done := make(chan error, 1)
 		go func() {
 			chunk := make([]byte, 32<<10)
