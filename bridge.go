@@ -145,10 +145,10 @@ func (b *connBridge) readLoop() {
 			return
 		}
 		if n > 0 {
-			if cap(b.in)-len(b.in) < n {
-				// Grow once to the most the reader may hold, instead of
-				// doubling (and copying) on the way there.
-				in := make([]byte, len(b.in), max(len(b.in)+n, bridgeInLimit+bridgeReadSize))
+			if need := len(b.in) + n; need > cap(b.in) {
+				// Grow by four: a stream reaches the read-ahead limit with
+				// few copies, a quiet connection stays small.
+				in := make([]byte, len(b.in), min(max(need, 4*cap(b.in), bridgeReadSize), bridgeInLimit+bridgeReadSize))
 				copy(in, b.in)
 				b.in = in
 			}
