@@ -31,9 +31,9 @@ type head struct {
 	methodEnd   int
 	targetStart int
 	targetEnd   int
-	minor       byte // HTTP/1.minor
 
 	contentLength  int64 // -1 when absent
+	minor          byte  // HTTP/1.minor
 	chunked        bool
 	connClose      bool
 	connKeepAlive  bool

@@ -28,10 +28,9 @@ import (
 // removed once the response has been sent. Methods are safe to call from
 // one goroutine at a time.
 type Request struct {
-	conn *workerman.Connection
-	st   *connState
-	raw  []byte // head, and body when it arrived in one piece
-	h    head
+	st  *connState // st.c is the connection
+	raw []byte     // head, and body when it arrived in one piece
+	h   head
 
 	body     []byte
 	bodyFile *os.File
@@ -86,7 +85,7 @@ func newRequest(st *connState, pkg []byte) *Request {
 	}
 	r := &st.reqBlock[0]
 	st.reqBlock = st.reqBlock[1:]
-	r.conn, r.st, r.h = st.c, st, st.h
+	r.st, r.h = st, st.h
 	r.raw = st.copyBytes(pkg)
 	if n := int64(len(pkg) - st.h.end); n > 0 {
 		r.body = r.raw[st.h.end:]
@@ -358,16 +357,16 @@ func (r *Request) RawBody() []byte {
 func (r *Request) BodyReader() io.ReadCloser { return bodyReader(r.body, r.bodyFile, r.bodySize) }
 
 // Connection returns the connection the request arrived on.
-func (r *Request) Connection() *workerman.Connection { return r.conn }
+func (r *Request) Connection() *workerman.Connection { return r.st.c }
 
 // RemoteIP returns the client's IP address.
-func (r *Request) RemoteIP() string { return r.conn.RemoteIP() }
+func (r *Request) RemoteIP() string { return r.st.c.RemoteIP() }
 
 // RemotePort returns the client's port.
-func (r *Request) RemotePort() int { return r.conn.RemotePort() }
+func (r *Request) RemotePort() int { return r.st.c.RemotePort() }
 
 // RemoteAddress returns the client's "ip:port".
-func (r *Request) RemoteAddress() string { return r.conn.RemoteAddress() }
+func (r *Request) RemoteAddress() string { return r.st.c.RemoteAddress() }
 
 // Context returns a context that is cancelled when the connection closes
 // before the request is answered.
