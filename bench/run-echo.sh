@@ -4,7 +4,7 @@
 # Servers are pinned to CPU 0 and the load generator to CPU 1 when the
 # machine has two or more CPUs and taskset is installed.
 #
-#   bench/run-echo.sh                       # 5 rounds x 5 scenarios x 3 servers x (1+5) s, about 10 min
+#   bench/run-echo.sh                       # 5 rounds x 7 scenarios x 3 servers x (1+5) s, about 13 min
 #   bench/run-echo.sh -rounds 3 -d 3s       # quicker
 #   bench/run-echo.sh -strace 2s            # also count system calls per message with strace
 #
