@@ -51,6 +51,7 @@ var (
 	serverCPU = flag.String("server-cpu", "0", "taskset CPU list for servers")
 	wrkCPU    = flag.String("wrk-cpu", "1", "taskset CPU list for wrk")
 	cpuProf   = flag.String("cpuprofile", "", "with -serve: write a CPU profile here")
+	before    = flag.String("before", "", "an httpbench binary built from an earlier version: adds the server \"before\", its workerman server, to the rounds")
 )
 
 // stats is what a server process reports when it stops.
@@ -152,6 +153,9 @@ func drive() {
 		log.Fatal(err)
 	}
 	impls := strings.Split(*implsFlag, ",")
+	if *before != "" {
+		impls = append(impls, "before")
+	}
 	script := filepath.Join(os.TempDir(), "httpbench-pipeline.lua")
 	os.WriteFile(script, []byte(pipelineLua), 0o644)
 	scenarios := []string{"keep-alive", fmt.Sprintf("pipelined x%d", *depth)}
@@ -245,6 +249,9 @@ func freeAddr() string {
 func run(self, impl string, pipelined bool, script string, trace bool) result {
 	addr := freeAddr()
 	args := []string{"-c", *serverCPU, self, "-serve", impl, "-addr", addr}
+	if impl == "before" {
+		args = []string{"-c", *serverCPU, *before, "-serve", "workerman", "-addr", addr}
+	}
 	cmd := exec.Command("taskset", args...)
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr

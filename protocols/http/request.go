@@ -47,6 +47,10 @@ type Request struct {
 // memory (a few KiB at most); nothing in a block is ever reused.
 const (
 	requestBlockMax = 32
+	// requestBlockFull is how many Requests fit in the size class of
+	// requestBlockMax of them (4864 bytes) while a Request is at most
+	// 152 bytes.
+	requestBlockFull = max(requestBlockMax, 4864/int(unsafe.Sizeof(Request{})))
 	byteBlockMin    = 256
 	byteBlockMax    = 4 << 10
 	// ownBytes is the size from which a request's bytes get their own
@@ -81,6 +85,10 @@ func (r *Request) ext() *requestExt {
 func newRequest(st *connState, pkg []byte) *Request {
 	if len(st.reqBlock) == 0 {
 		st.reqBlockN = min(max(2*st.reqBlockN, 1), requestBlockMax)
+		if st.reqBlockN == requestBlockMax {
+			// Fill the allocation's size class.
+			st.reqBlockN = requestBlockFull
+		}
 		st.reqBlock = make([]Request, st.reqBlockN)
 	}
 	r := &st.reqBlock[0]
