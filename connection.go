@@ -290,8 +290,14 @@ func (c *Connection) write(b []byte) SendResult {
 	}
 	if c.status == StatusConnecting || c.status == StatusInitial {
 		// An outbound connection not connected yet (or not even asked to
-		// connect) keeps what is sent until it is.
+		// connect) keeps what is sent until it is, within the same limit
+		// as a connected one, so Pipe can pause a fast source meanwhile.
+		if c.BufferIsFull() {
+			c.sendFailed("send buffer full and drop package")
+			return SendFailed
+		}
 		c.sendBuf = append(c.sendBuf, b...)
+		c.checkBufferWillFull()
 		return SendQueued
 	}
 	if c.SendBufferLen() == 0 {

@@ -2,6 +2,7 @@ package workerman_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -425,5 +426,36 @@ func TestCloseWithUnreadInputDeliversLastBytes(t *testing.T) {
 			t.Fatalf("round %d: got %q, %v", i, got, err)
 		}
 		c.Close()
+	}
+}
+
+// TestSendBeforeConnectIsBounded: sends queued on an outbound connection
+// before it connects obey MaxSendBufferSize like any other.
+func TestSendBeforeConnectIsBounded(t *testing.T) {
+	type out struct {
+		results []workerman.SendResult
+		full    int
+	}
+	res := make(chan out, 1)
+	wmtest.Do(func() {
+		c, err := workerman.NewAsyncTcpConnection("tcp://127.0.0.1:9", nil)
+		if err != nil {
+			t.Error(err)
+			res <- out{}
+			return
+		}
+		var o out
+		c.MaxSendBufferSize = 100
+		c.OnBufferFull = func(*workerman.Connection) { o.full++ }
+		for i := 0; i < 4; i++ {
+			o.results = append(o.results, c.Send(bytes.Repeat([]byte("q"), 60)))
+		}
+		c.Destroy()
+		res <- o
+	})
+	o := <-res
+	want := []workerman.SendResult{workerman.SendQueued, workerman.SendQueued, workerman.SendFailed, workerman.SendFailed}
+	if fmt.Sprint(o.results) != fmt.Sprint(want) || o.full != 1 {
+		t.Fatalf("results %v, OnBufferFull %d times; want %v and 1", o.results, o.full, want)
 	}
 }
