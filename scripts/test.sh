@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 export WORKERMAN_REQUIRE_TOOLS=1
 
 need=()
-for pkg_tool in curl:curl wrk:wrk redis-server:redis-server chromium:chromium python3-websockets:/usr/lib/python3/dist-packages/websockets; do
+for pkg_tool in curl:curl wrk:wrk redis-server:redis-server chromium:chromium python3-websockets:/usr/lib/python3/dist-packages/websockets \
+	openssl:openssl mariadb-server:mariadbd mariadb-client:mariadb libnss3-tools:certutil \
+	strace:strace linux-perf:perf util-linux:taskset; do
 	tool=${pkg_tool#*:}
-	command -v "$tool" >/dev/null 2>&1 || [ -e "$tool" ] || need+=("${pkg_tool%%:*}")
+	command -v "$tool" >/dev/null 2>&1 || [ -e "$tool" ] || [ -x "/usr/sbin/$tool" ] || need+=("${pkg_tool%%:*}")
 done
 if [ ${#need[@]} -gt 0 ]; then
 	echo "== installing ${need[*]}"
@@ -32,5 +34,5 @@ go vet ./...
 (cd bench && go vet ./...)
 echo "== go test -race"
 go test -race -count=1 -timeout 30m ./...
-echo "== benchmarks build"
-(cd bench && go build ./...)
+echo "== benchmark harness tests"
+(cd bench && go test -race -count=1 -timeout 15m ./...)
