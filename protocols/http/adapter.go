@@ -65,7 +65,7 @@ func (r *Request) toNetHTTP() (*nethttp.Request, error) {
 		ProtoMajor:    1,
 		ProtoMinor:    int(r.h.minor),
 		Header:        r.netHeader(),
-		ContentLength: r.bodySize,
+		ContentLength: r.ContentLength(),
 		Host:          r.Host(),
 		RemoteAddr:    r.RemoteAddress(),
 		RequestURI:    r.URI(),
@@ -74,7 +74,7 @@ func (r *Request) toNetHTTP() (*nethttp.Request, error) {
 	if r.h.chunked {
 		req.TransferEncoding = []string{"chunked"}
 	}
-	if r.bodySize > 0 {
+	if r.ContentLength() > 0 {
 		req.Body = r.BodyReader()
 	} else {
 		req.Body = nethttp.NoBody

@@ -69,7 +69,7 @@ func (r *Request) parseBody() error {
 	}
 	r.ext().parsed = true
 	r.ext().post = url.Values{}
-	if r.bodySize == 0 {
+	if r.ContentLength() == 0 {
 		return nil
 	}
 	ct, params, _ := mime.ParseMediaType(r.Header("Content-Type"))

@@ -396,9 +396,11 @@ func (st *connState) inputBody(buf []byte) (int, error) {
 func (st *connState) bodyDone() {
 	r := st.req
 	st.req = nil
-	r.body = st.sink.mem
-	r.bodyFile = st.sink.file
-	r.bodySize = st.sink.size
+	x := r.ext()
+	x.streamed = true
+	x.body = st.sink.mem
+	x.bodyFile = st.sink.file
+	x.bodySize = st.sink.size
 	st.sink = nil
 	st.cur = r
 	st.ready = true

@@ -32,10 +32,6 @@ type Request struct {
 	raw []byte     // head, and body when it arrived in one piece
 	h   head
 
-	body     []byte
-	bodyFile *os.File
-	bodySize int64
-
 	x *requestExt // state most requests never need
 }
 
@@ -61,6 +57,13 @@ const (
 // requestExt holds the parsed forms, cookies, session and context of a
 // request, allocated when first needed.
 type requestExt struct {
+	// A body received apart from the head (streamed): in memory or in
+	// a temporary file.
+	streamed bool
+	body     []byte
+	bodyFile *os.File
+	bodySize int64
+
 	query   url.Values
 	post    url.Values
 	form    *multipart.Form
@@ -95,12 +98,17 @@ func newRequest(st *connState, pkg []byte) *Request {
 	st.reqBlock = st.reqBlock[1:]
 	r.st, r.h = st, st.h
 	r.raw = st.copyBytes(pkg)
-	if n := int64(len(pkg) - st.h.end); n > 0 {
-		r.body = r.raw[st.h.end:]
-		r.bodySize = n
-		r.raw = r.raw[:st.h.end:st.h.end]
-	}
 	return r
+}
+
+// bodyParts returns where the body is: in memory, or in a file of size
+// bytes.
+func (r *Request) bodyParts() (mem []byte, f *os.File, size int64) {
+	if r.x != nil && r.x.streamed {
+		return r.x.body, r.x.bodyFile, r.x.bodySize
+	}
+	mem = r.raw[r.h.end:]
+	return mem, nil, int64(len(mem))
 }
 
 // copyBytes returns a copy of b that nothing else will write to, taken
@@ -347,22 +355,26 @@ func (r *Request) Cookies() []*Cookie {
 func (r *Request) RawHead() []byte { return r.raw[r.h.start:r.h.end] }
 
 // ContentLength returns the size of the body in bytes.
-func (r *Request) ContentLength() int64 { return r.bodySize }
+func (r *Request) ContentLength() int64 {
+	_, _, n := r.bodyParts()
+	return n
+}
 
 // RawBody returns the whole body, Workerman's $request->rawBody(). A body
 // that was streamed to a temporary file is read into memory; use
 // BodyReader for large bodies.
 func (r *Request) RawBody() []byte {
-	if r.bodyFile == nil {
-		return r.body
+	mem, f, size := r.bodyParts()
+	if f == nil {
+		return mem
 	}
-	b := make([]byte, r.bodySize)
-	n, _ := r.bodyFile.ReadAt(b, 0)
+	b := make([]byte, size)
+	n, _ := f.ReadAt(b, 0)
 	return b[:n]
 }
 
 // BodyReader returns a reader of the body, wherever it is kept.
-func (r *Request) BodyReader() io.ReadCloser { return bodyReader(r.body, r.bodyFile, r.bodySize) }
+func (r *Request) BodyReader() io.ReadCloser { return bodyReader(r.bodyParts()) }
 
 // Connection returns the connection the request arrived on.
 func (r *Request) Connection() *workerman.Connection { return r.st.c }
@@ -393,9 +405,9 @@ func (r *Request) cancel() {
 
 // cleanup removes the temporary files of the request.
 func (r *Request) cleanup() {
-	if r.bodyFile != nil {
-		r.bodyFile.Close()
-		r.bodyFile = nil
+	if r.x != nil && r.x.bodyFile != nil {
+		r.x.bodyFile.Close()
+		r.x.bodyFile = nil
 	}
 	if r.x != nil && r.x.form != nil {
 		r.x.form.RemoveAll()
