@@ -47,8 +47,8 @@ const (
 	// requestBlockMax of them (4864 bytes) while a Request is at most
 	// 152 bytes.
 	requestBlockFull = max(requestBlockMax, 4864/int(unsafe.Sizeof(Request{})))
-	byteBlockMin    = 256
-	byteBlockMax    = 4 << 10
+	byteBlockMin     = 256
+	byteBlockMax     = 4 << 10
 	// ownBytes is the size from which a request's bytes get their own
 	// allocation rather than a place in the connection's block.
 	ownBytes = 1 << 10
