@@ -13,6 +13,7 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -245,17 +246,36 @@ func (l *Loop) Run() error {
 	default:
 	}
 	defer l.close()
+	busy := false
 	for !l.stopping.Load() {
+		if busy {
+			// The last round had work: look again without blocking, as
+			// more has usually arrived meanwhile. Only when nothing is ready
+			// does the loop yield and then block. This keeps a busy loop
+			// from entering a blocking system call per round, which costs a
+			// hand-off of its processor inside the Go scheduler.
+			n, err := l.p.wait(l, 0)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				l.runTimers()
+				l.runTasks()
+				continue
+			}
+			runtime.Gosched()
+		}
 		l.polling.Store(true)
 		timeout := l.nextTimeout()
 		if l.hasTasks() {
 			timeout = 0
 		}
-		err := l.p.wait(l, timeout)
+		n, err := l.p.wait(l, timeout)
 		l.polling.Store(false)
 		if err != nil {
 			return err
 		}
+		busy = n > 0
 		l.runTimers()
 		l.runTasks()
 	}

@@ -5,6 +5,7 @@ package eventloop
 import (
 	"encoding/binary"
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -93,14 +94,31 @@ func (p *poller) del(fd int) error {
 	return nil
 }
 
-func (p *poller) wait(l *Loop, timeout int) error {
-	n, err := unix.EpollWait(p.epfd, p.events, timeout)
-	if err != nil {
-		if err == unix.EINTR {
-			return nil
-		}
-		return os.NewSyscallError("epoll_wait", err)
+// wait collects ready descriptors, blocking up to timeout milliseconds (-1
+// for no limit), dispatches them, and returns how many it dispatched.
+//
+// A zero timeout is a plain system call that never blocks, so it is made
+// without telling the Go scheduler (RawSyscall6): a busy loop then polls
+// without the scheduler handing its processor to another thread. Blocking
+// waits go through the scheduler as usual.
+func (p *poller) wait(l *Loop, timeout int) (int, error) {
+	var (
+		r     uintptr
+		errno unix.Errno
+	)
+	ev := unsafe.Pointer(&p.events[0])
+	if timeout == 0 {
+		r, _, errno = unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(p.epfd), uintptr(ev), uintptr(len(p.events)), 0, 0, 0)
+	} else {
+		r, _, errno = unix.Syscall6(unix.SYS_EPOLL_WAIT, uintptr(p.epfd), uintptr(ev), uintptr(len(p.events)), uintptr(timeout), 0, 0)
 	}
+	if errno != 0 {
+		if errno == unix.EINTR {
+			return 0, nil
+		}
+		return 0, os.NewSyscallError("epoll_wait", errno)
+	}
+	n := int(r)
 	for i := 0; i < n; i++ {
 		e := &p.events[i]
 		fd, gen := int(e.Fd), uint32(e.Pad)
@@ -124,5 +142,5 @@ func (p *poller) wait(l *Loop, timeout int) error {
 	if n == len(p.events) && n < 4096 {
 		p.events = make([]unix.EpollEvent, n*2)
 	}
-	return nil
+	return n, nil
 }
