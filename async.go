@@ -44,9 +44,14 @@ type asyncState struct {
 	gen         int // bumped on every attempt, so late DNS answers are ignored
 }
 
+// secureSchemes maps a scheme that means "this protocol over TLS" to the
+// protocol's own scheme.
+var secureSchemes = map[string]string{"wss": "ws"}
+
 // NewAsyncTcpConnection creates an outbound connection to an address such as
 // "tcp://127.0.0.1:1234", "text://example.com:5678", "ws://host:8080/path"
-// or any registered scheme; "ssl://host:443" is raw bytes over TLS. Set its
+// or any registered scheme; "ssl://host:443" is raw bytes over TLS, and
+// "wss://host/path" is "ws://host/path" over TLS. Set its
 // callbacks, then call Connect. opts may be nil.
 //
 // With Transport "ssl" (the manual's $con->transport = 'ssl') the TCP
@@ -72,9 +77,14 @@ func NewAsyncTcpConnection(address string, opts *DialOptions) (*Connection, erro
 	case "udp":
 		return nil, fmt.Errorf("workerman: %q: use NewAsyncUdpConnection for udp", address)
 	default:
-		p, ok := LookupProtocol(ep.scheme)
+		name := ep.scheme
+		if plain, ok := secureSchemes[name]; ok {
+			// wss://host is ws://host over TLS.
+			name, sslScheme = plain, true
+		}
+		p, ok := LookupProtocol(name)
 		if !ok {
-			return nil, fmt.Errorf("workerman: address %q: unknown protocol %q", address, ep.scheme)
+			return nil, fmt.Errorf("workerman: address %q: unknown protocol %q", address, name)
 		}
 		proto = p
 	}

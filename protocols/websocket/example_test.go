@@ -154,7 +154,7 @@ func ExampleClient() {
 
 // A client with its own settings: compression, a subprotocol, extra
 // headers and a ping every 55 seconds (Workerman's websocketPingInterval).
-// For wss://, dial with &workerman.DialOptions{Transport: "ssl"}.
+// For wss://, dial "wss://host/path" (or ws:// with &workerman.DialOptions{Transport: "ssl"}).
 func ExampleClient_options() {
 	worker := workerman.NewWorker("")
 	worker.OnWorkerStart = func(*workerman.Worker) {

@@ -68,6 +68,20 @@ func TestWSS(t *testing.T) {
 	}
 }
 
+// The wss:// scheme is ws:// with Transport "ssl".
+func TestWSSScheme(t *testing.T) {
+	addr, ca := wssServer(t)
+	got := make(chan string, 4)
+	connectClient(t, "wss://"+addr+"/secure", func(con *workerman.Connection) {
+		con.OnConnect = func(c *workerman.Connection) { c.Send("ann") }
+		con.OnMessage = func(c *workerman.Connection, data any) { got <- c.Transport() + " " + data.(string) }
+		con.OnError = func(c *workerman.Connection, code int, msg string) { got <- "error " + msg }
+	}, &workerman.DialOptions{TLSConfig: &tls.Config{RootCAs: ca.Pool}})
+	if m := recv(t, got); m != "ssl hello ann" {
+		t.Fatalf("got %q", m)
+	}
+}
+
 // An independent client over TLS: Python websockets with the test CA.
 func TestWSSInteropPython(t *testing.T) {
 	py := requirePython(t)
