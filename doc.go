@@ -62,6 +62,18 @@
 // uses these to forward one connection to another without unbounded
 // buffering.
 //
+// # TLS and outbound connections
+//
+// Transport "ssl" serves any protocol over TLS with the standard
+// crypto/tls: build Worker.TLSConfig with SSLOptions.ServerConfig (the
+// manual's local_cert, local_pk, passphrase, cafile, verify_peer …). A TLS
+// connection is served by a reader goroutine (and a writer while it has
+// data to send) that hand everything to the loop, so its callbacks and
+// send-buffer rules are those of any connection; bench/tls measures the
+// cost. NewAsyncTcpConnection connects out ("tcp://", "text://", "ws://",
+// "wss://", any registered scheme) without blocking the loop, and
+// NewAsyncUdpConnection sends datagrams.
+//
 // # Timers
 //
 // Timer.Add runs a function every interval, Timer.Once runs it once, both
