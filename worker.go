@@ -85,7 +85,6 @@ type Worker struct {
 	accepting  bool
 	acc        *acceptor
 	stopped    bool
-	ln         net.Listener // the TLS listener for Transport "ssl"
 	// handshaking holds the TLS connections of a worker process whose
 	// handshake is in progress, so that a process that stops waits for
 	// them (see trackHandshake).
