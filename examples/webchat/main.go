@@ -19,7 +19,9 @@ import (
 	_ "embed"
 	"fmt"
 	"log"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,16 +31,30 @@ import (
 )
 
 //go:embed index.html
-var page string
+var pageTemplate string
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
 
 func main() {
-	host := os.Getenv("WEBCHAT_HOST")
-	if host == "" {
-		host = "0.0.0.0"
+	// WEBCHAT_HOST, WEBCHAT_PORT (the HTTP port; WebSocket and text use
+	// the next two) and WEBCHAT_PIDFILE move the demo elsewhere.
+	host := envOr("WEBCHAT_HOST", "0.0.0.0")
+	port, err := strconv.Atoi(envOr("WEBCHAT_PORT", "8080"))
+	if err != nil || port < 1 || port > 65533 {
+		log.Fatalf("WEBCHAT_PORT: want a port number below 65534, got %q", os.Getenv("WEBCHAT_PORT"))
 	}
-	workerman.PidFile = os.TempDir() + "/workerman-webchat.pid"
+	workerman.PidFile = envOr("WEBCHAT_PIDFILE", os.TempDir()+"/workerman-webchat.pid")
+	addr := func(scheme string, offset int) string {
+		return scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port+offset))
+	}
+	page := strings.ReplaceAll(pageTemplate, "WS_PORT", strconv.Itoa(port+1))
 
-	web := workerman.NewWorker("http://" + host + ":8080")
+	web := workerman.NewWorker(addr("http", 0))
 	web.Name = "web"
 	web.Count = 2
 	web.OnMessage = func(c *workerman.Connection, data any) {
@@ -50,7 +66,7 @@ func main() {
 		c.Send(http.NewResponse(200, map[string]string{"Content-Type": "text/html; charset=utf-8"}, page))
 	}
 
-	chat := workerman.NewWorker("websocket://" + host + ":8081")
+	chat := workerman.NewWorker(addr("websocket", 1))
 	chat.Name = "chat"
 	chat.Count = 1 // one room, one process
 	chat.Protocol = &websocket.Server{
@@ -97,7 +113,7 @@ func main() {
 	chat.OnMessage = message
 	chat.OnClose = leave
 	chat.OnWorkerStart = func(*workerman.Worker) {
-		term := workerman.NewWorker("text://" + host + ":8082")
+		term := workerman.NewWorker(addr("text", 2))
 		term.Name = "terminal"
 		term.OnConnect = join
 		term.OnMessage = message
