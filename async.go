@@ -102,22 +102,28 @@ func NewAsyncTcpConnection(address string, opts *DialOptions) (*Connection, erro
 	default:
 		return nil, fmt.Errorf("workerman: unknown transport %q (tcp or ssl)", a.opts.Transport)
 	}
+	transport := a.opts.Transport
+	if ep.network == "unix" {
+		transport = "unix"
+	}
+	return newAsyncConnection(proto, transport, a), nil
+}
+
+// newAsyncConnection returns a new, not yet connected outbound connection
+// with the next connection id and the default buffer limits.
+func newAsyncConnection(proto Protocol, transport string, a *asyncState) *Connection {
 	p := theProc()
 	p.nextConn++
-	c := &Connection{
+	return &Connection{
 		ID:                p.nextConn,
 		Protocol:          proto,
 		MaxSendBufferSize: DefaultMaxSendBufferSize,
 		MaxPackageSize:    DefaultMaxPackageSize,
 		loop:              p.loop,
 		fd:                -1,
-		transport:         a.opts.Transport,
+		transport:         transport,
 		ext:               &connExt{async: a},
 	}
-	if ep.network == "unix" {
-		c.transport = "unix"
-	}
-	return c, nil
 }
 
 // URLPath returns the path part of an outbound connection's address, such

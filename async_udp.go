@@ -46,18 +46,7 @@ func NewAsyncUdpConnection(address string, opts *DialOptions) (*Connection, erro
 		return nil, fmt.Errorf("workerman: transport %q cannot be used for UDP", a.opts.Transport)
 	}
 	a.opts.Transport = "udp"
-	p := theProc()
-	p.nextConn++
-	c := &Connection{
-		ID:                p.nextConn,
-		Protocol:          proto,
-		MaxSendBufferSize: DefaultMaxSendBufferSize,
-		MaxPackageSize:    DefaultMaxPackageSize,
-		loop:              p.loop,
-		fd:                -1,
-		transport:         "udp",
-		ext:               &connExt{async: a},
-	}
+	c := newAsyncConnection(proto, "udp", a)
 	c.ext.bridge = &udpBridge{c: c, fd: -1}
 	return c, nil
 }
