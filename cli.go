@@ -363,6 +363,24 @@ func findMaster(p paths) (state masterState, pid int, msg string) {
 	return running, m.Pid, ""
 }
 
+// runningMaster finds the master that command verb talks to. When none
+// runs, or it cannot be reached, it says so and returns ok false with the
+// exit status: notRunningExit when no master runs, ExitFailure when one
+// cannot be reached. Otherwise it returns the master's pid and findMaster's
+// remark about how it was found.
+func runningMaster(p paths, verb string, notRunningExit int) (pid int, msg string, exit int, ok bool) {
+	state, pid, msg := findMaster(p)
+	switch state {
+	case notRunning:
+		sayNotRun(p, msg)
+		return 0, "", notRunningExit, false
+	case broken:
+		say(p, "%s fail: %s", verb, msg)
+		return 0, "", ExitFailure, false
+	}
+	return pid, msg, ExitOK, true
+}
+
 // procStateLetter returns the state of a process as ps shows it (R, S, T,
 // Z ...), or "" when it cannot be read.
 func procStateLetter(pid int) string {
@@ -446,14 +464,9 @@ func stopCommand(p paths, graceful, restarting bool) int {
 	} else {
 		say(p, "stop")
 	}
-	state, pid, msg := findMaster(p)
-	switch state {
-	case notRunning:
-		sayNotRun(p, msg)
-		return ExitOK
-	case broken:
-		say(p, "stop fail: %s", msg)
-		return ExitFailure
+	pid, msg, exit, ok := runningMaster(p, "stop", ExitOK)
+	if !ok {
+		return exit
 	}
 	if msg != "" {
 		say(p, "%s", msg)
@@ -513,14 +526,9 @@ func isZombie(pid int) bool {
 
 func reloadCommand(p paths, graceful bool) int {
 	say(p, "reload")
-	state, pid, msg := findMaster(p)
-	switch state {
-	case notRunning:
-		sayNotRun(p, msg)
-		return ExitNotRunning
-	case broken:
-		say(p, "reload fail: %s", msg)
-		return ExitFailure
+	pid, msg, exit, ok := runningMaster(p, "reload", ExitNotRunning)
+	if !ok {
+		return exit
 	}
 	note(msg)
 	timeout := 10*time.Minute + StartTimeout
@@ -549,14 +557,9 @@ func statusRequest(p paths) (*StatusReport, error) {
 }
 
 func statusCommand(p paths, live, asJSON bool) int {
-	state, pid, msg := findMaster(p)
-	switch state {
-	case notRunning:
-		sayNotRun(p, msg)
-		return ExitNotRunning
-	case broken:
-		say(p, "status fail: %s", msg)
-		return ExitFailure
+	pid, msg, exit, ok := runningMaster(p, "status", ExitNotRunning)
+	if !ok {
+		return exit
 	}
 	note(msg)
 	if !live {
@@ -614,14 +617,9 @@ func printStatus(r *StatusReport, asJSON bool) {
 }
 
 func connectionsCommand(p paths, asJSON bool) int {
-	state, pid, msg := findMaster(p)
-	switch state {
-	case notRunning:
-		sayNotRun(p, msg)
-		return ExitNotRunning
-	case broken:
-		say(p, "connections fail: %s", msg)
-		return ExitFailure
+	pid, msg, exit, ok := runningMaster(p, "connections", ExitNotRunning)
+	if !ok {
+		return exit
 	}
 	note(msg)
 	m, err := ctlRequest(p, &ctlMsg{Type: "conns"}, 30*time.Second)
