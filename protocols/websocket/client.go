@@ -77,25 +77,20 @@ type Client struct {
 func (cl *Client) engine() *engine {
 	if cl.eng == nil {
 		e := &engine{
-			cli:         cl,
-			client:      true,
-			typ:         cl.Type,
-			compress:    cl.Compression,
-			level:       cl.CompressionLevel,
-			threshold:   cl.CompressionThreshold,
-			maxFrame:    cl.MaxFrameSize,
-			maxHeader:   cl.MaxHeaderBytes,
-			onClose:     cl.OnWebSocketClose,
-			onPing:      cl.OnPing,
-			onPong:      cl.OnPong,
-			pingEvery:   cl.PingInterval,
-			idleTimeout: cl.IdleTimeout,
-		}
-		switch {
-		case cl.HandshakeTimeout == 0:
-			e.handshakeTime = 10 * time.Second
-		case cl.HandshakeTimeout > 0:
-			e.handshakeTime = cl.HandshakeTimeout
+			cli:           cl,
+			client:        true,
+			typ:           cl.Type,
+			compress:      cl.Compression,
+			level:         cl.CompressionLevel,
+			threshold:     cl.CompressionThreshold,
+			maxFrame:      cl.MaxFrameSize,
+			maxHeader:     cl.MaxHeaderBytes,
+			onClose:       cl.OnWebSocketClose,
+			onPing:        cl.OnPing,
+			onPong:        cl.OnPong,
+			pingEvery:     cl.PingInterval,
+			idleTimeout:   cl.IdleTimeout,
+			handshakeTime: handshakeTime(cl.HandshakeTimeout),
 		}
 		e.setDefaults()
 		cl.eng = e
@@ -175,24 +170,12 @@ func (cl *Client) Input(buf []byte, c *workerman.Connection) (int, error) {
 
 // Decode implements workerman.Protocol.
 func (cl *Client) Decode(pkg []byte, c *workerman.Connection) (any, error) {
-	st := stateOf(c)
-	if st == nil {
-		return nil, errNotWebSocket
-	}
-	if st.flags&flagOpen != 0 {
-		return st.e.decode(pkg, c, st)
-	}
-	st.e.clientHandshake(pkg, c, st)
-	return nil, nil
+	return decodeMessage(pkg, c, (*engine).clientHandshake)
 }
 
 // Encode implements workerman.Protocol.
 func (cl *Client) Encode(dst []byte, data any, c *workerman.Connection) ([]byte, error) {
-	st := stateOf(c)
-	if st == nil {
-		return dst, errNotWebSocket
-	}
-	return st.e.encode(dst, data, c, st)
+	return encodeMessage(dst, data, c)
 }
 
 func (st *state) handshakeFailed(c *workerman.Connection, err error) {

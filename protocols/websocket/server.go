@@ -105,24 +105,19 @@ func init() {
 func (s *Server) engine() *engine {
 	if s.eng == nil {
 		e := &engine{
-			srv:         s,
-			typ:         s.Type,
-			compress:    s.Compression,
-			level:       s.CompressionLevel,
-			threshold:   s.CompressionThreshold,
-			maxFrame:    s.MaxFrameSize,
-			maxHeader:   s.MaxHeaderBytes,
-			onClose:     s.OnWebSocketClose,
-			onPing:      s.OnPing,
-			onPong:      s.OnPong,
-			pingEvery:   s.PingInterval,
-			idleTimeout: s.IdleTimeout,
-		}
-		switch {
-		case s.HandshakeTimeout == 0:
-			e.handshakeTime = 10 * time.Second
-		case s.HandshakeTimeout > 0:
-			e.handshakeTime = s.HandshakeTimeout
+			srv:           s,
+			typ:           s.Type,
+			compress:      s.Compression,
+			level:         s.CompressionLevel,
+			threshold:     s.CompressionThreshold,
+			maxFrame:      s.MaxFrameSize,
+			maxHeader:     s.MaxHeaderBytes,
+			onClose:       s.OnWebSocketClose,
+			onPing:        s.OnPing,
+			onPong:        s.OnPong,
+			pingEvery:     s.PingInterval,
+			idleTimeout:   s.IdleTimeout,
+			handshakeTime: handshakeTime(s.HandshakeTimeout),
 		}
 		e.setDefaults()
 		s.eng = e
@@ -175,24 +170,12 @@ func (s *Server) Input(buf []byte, c *workerman.Connection) (int, error) {
 
 // Decode implements workerman.Protocol.
 func (s *Server) Decode(pkg []byte, c *workerman.Connection) (any, error) {
-	st := stateOf(c)
-	if st == nil {
-		return nil, errNotWebSocket
-	}
-	if st.flags&flagOpen != 0 {
-		return st.e.decode(pkg, c, st)
-	}
-	st.e.serverHandshake(pkg, c, st)
-	return nil, nil
+	return decodeMessage(pkg, c, (*engine).serverHandshake)
 }
 
 // Encode implements workerman.Protocol.
 func (s *Server) Encode(dst []byte, data any, c *workerman.Connection) ([]byte, error) {
-	st := stateOf(c)
-	if st == nil {
-		return dst, errNotWebSocket
-	}
-	return st.e.encode(dst, data, c, st)
+	return encodeMessage(dst, data, c)
 }
 
 const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
