@@ -92,22 +92,11 @@ func (ca *CA) Client(name string) (*Pair, error) {
 }
 
 func (ca *CA) issue(name string, hosts []string, usage x509.ExtKeyUsage) (*Pair, error) {
-	if len(hosts) == 0 {
-		hosts = []string{"127.0.0.1", "::1", "localhost"}
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, tmpl, err := newLeaf(hosts, x509.KeyUsageDigitalSignature, usage)
 	if err != nil {
 		return nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: hosts[0], Organization: []string{"workerman test"}},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-	}
-	addHosts(tmpl, hosts)
+	tmpl.Subject.Organization = []string{"workerman test"}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
 		return nil, err
@@ -118,28 +107,39 @@ func (ca *CA) issue(name string, hosts []string, usage x509.ExtKeyUsage) (*Pair,
 // SelfSigned creates a certificate signed by its own key (no CA), for
 // hosts, written as name.pem and name.key in dir.
 func SelfSigned(dir, name string, hosts ...string) (*Pair, error) {
-	if len(hosts) == 0 {
-		hosts = []string{"127.0.0.1", "::1", "localhost"}
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	key, tmpl, err := newLeaf(hosts, x509.KeyUsageDigitalSignature|x509.KeyUsageCertSign, x509.ExtKeyUsageServerAuth)
 	if err != nil {
 		return nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: hosts[0]},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-	}
-	addHosts(tmpl, hosts)
+	tmpl.BasicConstraintsValid = true
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		return nil, err
 	}
 	return makePair(dir, name, der, key)
+}
+
+// newLeaf returns a new key and the template of a certificate for hosts
+// (127.0.0.1, ::1 and localhost when none are given), named after the
+// first, valid from an hour ago for a day.
+func newLeaf(hosts []string, usage x509.KeyUsage, ext x509.ExtKeyUsage) (*ecdsa.PrivateKey, *x509.Certificate, error) {
+	if len(hosts) == 0 {
+		hosts = []string{"127.0.0.1", "::1", "localhost"}
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial(),
+		Subject:      pkix.Name{CommonName: hosts[0]},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     usage,
+		ExtKeyUsage:  []x509.ExtKeyUsage{ext},
+	}
+	addHosts(tmpl, hosts)
+	return key, tmpl, nil
 }
 
 func addHosts(tmpl *x509.Certificate, hosts []string) {
