@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -39,13 +40,15 @@ const (
 const killSlack = time.Second
 
 type master struct {
-	p    paths
-	ws   []*Worker
-	exe  string
-	argv []string
-	env  []string
-	loop *eventloop.Loop
-	log  *slog.Logger
+	// replying counts control requests read and not yet answered.
+	replying atomic.Int32
+	p        paths
+	ws       []*Worker
+	exe      string
+	argv     []string
+	env      []string
+	loop     *eventloop.Loop
+	log      *slog.Logger
 	// fileLog writes to LogFile only, for what the terminal shows anyway.
 	fileLog *slog.Logger
 	daemon  bool
@@ -138,6 +141,11 @@ func runMaster(p paths, ws []*Worker, daemon bool, report *frameConn) int {
 		m.log.Error("master event loop failed", "err", err)
 	}
 	close(m.done)
+	// Let the answers to commands already read (stop's "ok") reach their
+	// command lines before the process exits.
+	for deadline := time.Now().Add(2 * time.Second); m.replying.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if m.startErr != nil {
 		m.out(fmt.Sprintf("Workerman[%s] start fail: %v\n", p.name, m.startErr))
 		m.result(ExitFailure)
@@ -1086,6 +1094,8 @@ func (m *master) controlConn(c *net.UnixConn) {
 	if err != nil {
 		return
 	}
+	m.replying.Add(1)
+	defer m.replying.Add(-1)
 	replies := make(chan *ctlMsg, 1)
 	reply := func(r *ctlMsg) {
 		select {
