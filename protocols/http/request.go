@@ -25,8 +25,10 @@ import (
 // A Request owns a copy of its bytes, so it stays valid after OnMessage
 // returns and may be answered later (after a database call made with
 // workerman.Async, say). Temporary files of a large body or of uploads are
-// removed once the response has been sent. Methods are safe to call from
-// one goroutine at a time.
+// removed once the response has been sent. Requests of one connection are
+// allocated together, a few KiB at a time, so a Request kept long after
+// its response also keeps that memory. Methods are safe to call from one
+// goroutine at a time.
 type Request struct {
 	st  *connState // st.c is the connection
 	raw []byte     // head, and body when it arrived in one piece
@@ -36,7 +38,7 @@ type Request struct {
 }
 
 // Requests and their bytes are carved out of per-connection blocks: a
-// block of Requests (1, 2, 4 … up to requestBlockMax as a connection
+// block of Requests (1, 2, 4 … up to requestBlockFull as a connection
 // keeps sending) and a block of bytes (up to byteBlockMax), so a busy
 // keep-alive or pipelined connection costs a fraction of an allocation
 // per request. A Request the application keeps holds its blocks in
