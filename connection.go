@@ -531,6 +531,12 @@ func (c *Connection) process(data []byte, inRecv bool) {
 			c.pkgLen = n
 		}
 		if len(data) < c.pkgLen {
+			if pi, ok := c.Protocol.(PartialInspector); ok {
+				if err := pi.InspectPartial(data, c); err != nil {
+					c.protocolError(err)
+					return
+				}
+			}
 			break
 		}
 		pkg := data[:c.pkgLen]

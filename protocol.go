@@ -31,6 +31,15 @@ type Protocol interface {
 	Encode(dst []byte, data any, c *Connection) ([]byte, error)
 }
 
+// PartialInspector is implemented by protocols that can reject a package
+// before all of it has arrived, such as WebSocket failing invalid UTF-8
+// text at once. InspectPartial receives the bytes buffered so far of a
+// package whose length Input has reported, each time more arrive; it may
+// close the connection itself, or return an error to have it closed.
+type PartialInspector interface {
+	InspectPartial(buf []byte, c *Connection) error
+}
+
 // ConnectionCloser is implemented by protocols that keep per-connection
 // state and need to learn when a connection ends.
 type ConnectionCloser interface {

@@ -282,6 +282,36 @@ func TestUTF8(t *testing.T) {
 			p.expectClose(websocket.CloseInvalidPayload)
 		})
 	})
+	t.Run("fail-fast-inside-a-frame", func(t *testing.T) {
+		// Only the start of a long text frame arrives, and it is already
+		// invalid: the connection fails without waiting for the rest.
+		forRoles(t, subject{}, func(t *testing.T, p *peer) {
+			payload := append([]byte("valid κόσμε then "), 0xff)
+			payload = append(payload, bytes.Repeat([]byte("a"), 4000)...)
+			b := p.rawFrame(true, 0, opText, payload)
+			p.write(b[:len(b)-3900])
+			p.expectClose(websocket.CloseInvalidPayload)
+		})
+		// The same in a continuation frame, the invalid byte split across
+		// two writes of the frame.
+		forRoles(t, subject{}, func(t *testing.T, p *peer) {
+			p.send(false, 0, opText, []byte("κό"))
+			payload := append([]byte("σμε"), 0xe1, 0xbd, 0x20)
+			payload = append(payload, bytes.Repeat([]byte("b"), 4000)...)
+			b := p.rawFrame(true, 0, opCont, payload)
+			cut := len(b) - len(payload) + 7
+			p.write(b[:cut])
+			time.Sleep(20 * time.Millisecond)
+			p.write(b[cut : cut+10])
+			p.expectClose(websocket.CloseInvalidPayload)
+		})
+		// Valid text arriving in pieces is still delivered whole.
+		forRoles(t, subject{}, func(t *testing.T, p *peer) {
+			payload := bytes.Repeat([]byte("κόσμε "), 2000)
+			p.sendChopped(true, opText, payload, 333)
+			p.expect(opText, payload)
+		})
+	})
 	t.Run("invalid-close-reason", func(t *testing.T) {
 		forRoles(t, subject{}, func(t *testing.T, p *peer) {
 			p.send(true, 0, opClose, closePayload(1000, "\xce\xba\xe1\xbd\xb9\xed\xa0\x80"))

@@ -73,6 +73,8 @@ type state struct {
 	frag      []byte     // fragments of the message being received
 	lastSeen  uint32     // engine tick of the last frame received
 	utf8      utf8Stream
+	partUTF8  utf8Stream // checking a text frame that has not fully arrived
+	partDone  uint32     // payload bytes of that frame checked so far
 	flags     uint16
 	closeCode uint16
 	typ       Opcode // opcode of string and []byte sends
@@ -276,6 +278,7 @@ func (st *state) checkHeader(h *header) string {
 func (e *engine) decode(pkg []byte, c *workerman.Connection, st *state) (any, error) {
 	h, _, _ := parseHeader(pkg)
 	payload := pkg[h.size:]
+	st.partDone = 0
 	if h.masked {
 		maskBytes(uint32(h.key[0])|uint32(h.key[1])<<8|uint32(h.key[2])<<16|uint32(h.key[3])<<24, payload)
 	}
