@@ -294,6 +294,11 @@ func (c *Connection) established() {
 	a := c.ext.async
 	a.established = true
 	c.status = StatusEstablished
+	p := theProc()
+	if p.outbound == nil {
+		p.outbound = make(map[int]*Connection)
+	}
+	p.outbound[c.ID] = c
 	if c.ext.bridge == nil {
 		ev := eventloop.Readable
 		if c.paused {
@@ -328,6 +333,7 @@ func (c *Connection) connectFailed(err error) {
 }
 
 func (a *asyncState) onDestroyed(c *Connection) {
+	delete(theProc().outbound, c.ID)
 	if a.timeout != 0 {
 		Timer.Del(a.timeout)
 		a.timeout = 0

@@ -195,6 +195,9 @@ func (cp *childProc) connections() []ConnectionInfo {
 			out = append(out, connectionInfo(c, pid))
 		}
 	}
+	for _, c := range theProc().outbound {
+		out = append(out, connectionInfo(c, pid))
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }

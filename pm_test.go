@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -95,6 +96,7 @@ func TestProcessManager(t *testing.T) {
 		{"TwoPrograms", testTwoPrograms},
 		{"UDPAndUnix", testUDPAndUnix},
 		{"InnerWorker", testInnerWorker},
+		{"OutboundConnections", testOutboundConnections},
 		{"MasterKilled", testMasterKilled},
 		{"SingleProcess", testSingleProcess},
 		{"ReloadFollowsSymlink", testReloadFollowsSymlink},
@@ -1471,4 +1473,58 @@ func testSingleProcess(t *testing.T, bins pmBins) {
 	if code := f.wait(t); code != 0 {
 		t.Errorf("exit %d after SIGINT\n%s", code, f.output())
 	}
+}
+
+// Outbound connections a worker process makes (NewAsyncTcpConnection in
+// OnWorkerStart) are listed by connections too.
+func testOutboundConnections(t *testing.T, bins pmBins) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	greetings := make(chan string, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				greetings <- line
+				io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	s := newSvc(t, bins.v1, "SVC_OUTBOUND_ADDR="+ln.Addr().String())
+	s.startDaemon()
+	for i := 0; i < 2; i++ {
+		select {
+		case g := <-greetings:
+			if !strings.HasPrefix(g, "hello from ") {
+				t.Fatalf("greeting %q", g)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("the worker processes did not connect out")
+		}
+	}
+	var list []workerman.ConnectionInfo
+	if err := json.Unmarshal([]byte(s.must("connections", "--json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, ci := range list {
+		if ci.Worker == workerman.OutboundWorkerName && ci.Remote == ln.Addr().String() && ci.State == "ESTABLISHED" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("want the 2 outbound connections listed, got %+v", list)
+	}
+	if text := s.must("connections"); !strings.Contains(text, workerman.OutboundWorkerName) {
+		t.Errorf("connections:\n%s", text)
+	}
+	s.must("stop")
 }

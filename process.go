@@ -45,6 +45,9 @@ type procState struct {
 	stats     Stats
 	nextConn  int
 	encodeBuf []byte
+	// outbound holds the established outbound connections, for the
+	// connections command.
+	outbound map[int]*Connection
 }
 
 var (

@@ -109,7 +109,9 @@ type ProcessStatus struct {
 type ConnectionInfo struct {
 	// Pid is the process that owns the connection.
 	Pid int `json:"pid"`
-	// Worker is the name of the worker that accepted it.
+	// Worker is the name of the worker that accepted it, or
+	// OutboundWorkerName for a connection the process made itself
+	// (NewAsyncTcpConnection).
 	Worker string `json:"worker"`
 	// ID is the connection's ID within its process.
 	ID int `json:"id"`
@@ -136,6 +138,10 @@ type ConnectionInfo struct {
 
 // connectionInfo describes c for the connections command. Call it on the
 // loop.
+// OutboundWorkerName stands in the worker column of the connections
+// command for outbound connections.
+const OutboundWorkerName = "(outbound)"
+
 func connectionInfo(c *Connection, pid int) ConnectionInfo {
 	ci := ConnectionInfo{
 		Pid:          pid,
@@ -155,6 +161,8 @@ func connectionInfo(c *Connection, pid int) ConnectionInfo {
 		if c.Worker.Transport == "ssl" {
 			ci.Transport = "ssl"
 		}
+	} else {
+		ci.Worker = OutboundWorkerName
 	}
 	if c.Transport() == "unix" && ci.Local == "" && c.Worker != nil {
 		ci.Local = c.Worker.ep.path

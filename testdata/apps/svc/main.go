@@ -87,6 +87,14 @@ func main() {
 			panic("svc: failing on purpose")
 		}
 		fmt.Printf("svc %s started: id %d pid %d\n", version, w.ID, os.Getpid())
+		if addr := os.Getenv("SVC_OUTBOUND_ADDR"); addr != "" {
+			out, err := workerman.NewAsyncTcpConnection("text://"+addr, nil)
+			if err != nil {
+				panic(err)
+			}
+			out.OnConnect = func(c *workerman.Connection) { c.Send(fmt.Sprintf("hello from %d", os.Getpid())) }
+			out.Connect()
+		}
 		if addr := os.Getenv("SVC_INNER_ADDR"); addr != "" {
 			inner := workerman.NewWorker(addr)
 			inner.Name = "inner"
