@@ -152,7 +152,7 @@ func (b *udpBridge) write(c *Connection, p []byte) SendResult {
 	if _, err := unix.Write(b.fd, p); err != nil {
 		// ECONNREFUSED from an earlier ICMP error, EAGAIN when the socket
 		// buffer is full: UDP drops rather than queues.
-		procStateFor(c.loop).stats.SendFail++
+		theProc().stats.SendFail++
 		if c.OnError != nil {
 			c.OnError(c, SendFail, "udp send failed: "+err.Error())
 		}
@@ -217,7 +217,7 @@ func (b *udpBridge) HandleEvent(fd int, ev eventloop.Event) {
 
 // deliverDatagram decodes one datagram: it holds whole packages only.
 func (c *Connection) deliverDatagram(data []byte) {
-	ps := procStateFor(c.loop)
+	ps := theProc()
 	if c.Protocol == nil {
 		ps.stats.TotalRequest++
 		if c.OnMessage != nil {

@@ -136,11 +136,13 @@ type bridge interface {
 	close()
 }
 
-func (e *connExt) bridged() bool                                  { return e.bridge != nil }
-func (e *connExt) bridgeWrite(c *Connection, b []byte) SendResult { return e.bridge.write(c, b) }
-func (e *connExt) bridgePause(on bool)                            { e.bridge.pause(on) }
-func (e *connExt) bridgeCloseAfterFlush(c *Connection)            { e.bridge.closeAfterFlush(c) }
-func (e *connExt) bridgeClose()                                   { e.bridge.close() }
+// bridged returns the connection's bridge, or nil for a native one.
+func (c *Connection) bridged() bridge {
+	if c.ext == nil {
+		return nil
+	}
+	return c.ext.bridge
+}
 
 // Status returns the connection's state: StatusConnecting,
 // StatusEstablished, StatusClosing or StatusClosed.
@@ -272,7 +274,7 @@ func (c *Connection) SendRaw(data any) SendResult {
 
 // scratch returns the loop's encode buffer, emptied.
 func (c *Connection) scratch() []byte {
-	ps := procStateFor(c.loop)
+	ps := theProc()
 	return ps.encodeBuf[:0]
 }
 
@@ -285,8 +287,8 @@ func (c *Connection) write(b []byte) SendResult {
 	if c.udpPeer != nil {
 		return c.writeUDP(b)
 	}
-	if c.ext != nil && c.ext.bridged() {
-		return c.ext.bridgeWrite(c, b)
+	if br := c.bridged(); br != nil {
+		return br.write(c, b)
 	}
 	if c.status == StatusConnecting || c.status == StatusInitial {
 		// An outbound connection not connected yet (or not even asked to
@@ -336,7 +338,7 @@ func (c *Connection) write(b []byte) SendResult {
 }
 
 func (c *Connection) sendFailed(msg string) {
-	procStateFor(c.loop).stats.SendFail++
+	theProc().stats.SendFail++
 	if c.OnError != nil {
 		c.OnError(c, SendFail, msg)
 	}
@@ -495,7 +497,7 @@ func (c *Connection) onEOF() {
 // process decodes and dispatches the packages in data. inRecv says data is
 // c.recvBuf rather than the loop's shared read buffer.
 func (c *Connection) process(data []byte, inRecv bool) {
-	ps := procStateFor(c.loop)
+	ps := theProc()
 	if c.Protocol == nil {
 		ps.stats.TotalRequest++
 		if c.OnMessage != nil {
@@ -564,7 +566,7 @@ func (c *Connection) process(data []byte, inRecv bool) {
 	}
 	// Flush what a pipelined batch queued. A bridged connection's writer
 	// goroutine empties its buffer by itself.
-	if c.SendBufferLen() > 0 && c.events&eventloop.Writable == 0 && (c.ext == nil || !c.ext.bridged()) {
+	if c.SendBufferLen() > 0 && c.events&eventloop.Writable == 0 && c.bridged() == nil {
 		c.flush()
 		if c.status == StatusClosed {
 			return
@@ -602,8 +604,8 @@ func (c *Connection) PauseRecv() {
 		return
 	}
 	c.paused = true
-	if c.ext != nil && c.ext.bridged() {
-		c.ext.bridgePause(true)
+	if br := c.bridged(); br != nil {
+		br.pause(true)
 		return
 	}
 	if c.udpPeer == nil && c.status != StatusConnecting {
@@ -618,8 +620,8 @@ func (c *Connection) ResumeRecv() {
 		return
 	}
 	c.paused = false
-	if c.ext != nil && c.ext.bridged() {
-		c.ext.bridgePause(false)
+	if br := c.bridged(); br != nil {
+		br.pause(false)
 	} else if c.udpPeer == nil && c.status != StatusConnecting {
 		c.setEvents(c.events | eventloop.Readable)
 	}
@@ -655,8 +657,8 @@ func (c *Connection) Close(data ...any) {
 		return
 	}
 	c.status = StatusClosing
-	if c.ext != nil && c.ext.bridged() {
-		c.ext.bridgeCloseAfterFlush(c)
+	if br := c.bridged(); br != nil {
+		br.closeAfterFlush(c)
 		return
 	}
 	if c.SendBufferLen() == 0 {
@@ -671,7 +673,7 @@ func (c *Connection) Close(data ...any) {
 // socket with unread input makes the kernel send a reset, which can make
 // the peer lose the last bytes sent to it (a response, a close frame).
 func (c *Connection) finishClose() {
-	if c.fd >= 0 && c.udpPeer == nil && (c.ext == nil || !c.ext.bridged()) {
+	if c.fd >= 0 && c.udpPeer == nil && c.bridged() == nil {
 		buf := c.loop.ReadBuffer()
 		for i := 0; i < 4; i++ {
 			if n, err := unix.Read(c.fd, buf); n <= 0 || err != nil {
@@ -690,8 +692,8 @@ func (c *Connection) destroy() {
 		return
 	}
 	c.status = StatusClosed
-	if c.ext != nil && c.ext.bridged() {
-		c.ext.bridgeClose()
+	if br := c.bridged(); br != nil {
+		br.close()
 	} else if c.fd >= 0 {
 		if c.loop.Watched(c.fd) {
 			c.loop.RemoveHandler(c.fd)
@@ -700,7 +702,7 @@ func (c *Connection) destroy() {
 	}
 	c.fd = -1
 	c.sendBuf, c.recvBuf, c.sendOff, c.pkgLen = nil, nil, 0, 0
-	ps := procStateFor(c.loop)
+	ps := theProc()
 	if c.Worker != nil {
 		if _, ok := c.Worker.Connections[c.ID]; ok {
 			delete(c.Worker.Connections, c.ID)

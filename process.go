@@ -15,9 +15,6 @@ var (
 	// ErrPackageTooLarge closes a connection whose package is longer than its
 	// MaxPackageSize.
 	ErrPackageTooLarge = errors.New("workerman: package larger than MaxPackageSize")
-	// ErrNotOnLoop is returned by operations that need the process loop when
-	// it has already finished.
-	ErrNotOnLoop = errors.New("workerman: event loop not running")
 	// ErrCloseAfterSend may be returned by Protocol.Encode together with the
 	// encoded bytes: Send writes them and then closes the connection once
 	// they are flushed (an HTTP response with "Connection: close", a
@@ -71,10 +68,6 @@ func theProc() *procState {
 	}
 	return proc
 }
-
-// procStateFor returns the process state. Every loop of a process is the
-// process loop, so the argument only documents where the call comes from.
-func procStateFor(*eventloop.Loop) *procState { return theProc() }
 
 // EventLoop returns the process's event loop, Workerman's
 // Worker::$globalEvent: use it to watch your own file descriptors or

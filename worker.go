@@ -431,7 +431,7 @@ func (w *Worker) handleDatagram(c *Connection, data []byte) {
 // writeUDP sends one datagram to the connection's peer.
 func (c *Connection) writeUDP(b []byte) SendResult {
 	if err := unix.Sendto(c.fd, b, 0, c.udpPeer); err != nil {
-		procStateFor(c.loop).stats.SendFail++
+		theProc().stats.SendFail++
 		return SendFailed
 	}
 	c.bytesWritten += int64(len(b))
