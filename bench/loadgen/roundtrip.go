@@ -38,3 +38,26 @@ func BenchmarkRoundTrips(b *testing.B, addr string, payload int) {
 		}
 	}
 }
+
+// CheckEcho connects to the echo server at addr and checks that each of
+// the given messages comes back byte for byte, sending each while reading
+// its echo (so messages larger than the socket buffers work).
+func CheckEcho(t testing.TB, addr string, msgs ...[]byte) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	for _, msg := range msgs {
+		go c.Write(msg)
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(c, got); err != nil {
+			t.Fatalf("%d bytes: %v", len(msg), err)
+		}
+		if !bytes.Equal(got, msg) {
+			t.Fatalf("%d bytes: echo differs", len(msg))
+		}
+	}
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
 	"net"
 	"testing"
 	"time"
@@ -55,21 +54,7 @@ func (t testEcho) OnBoot(e gnet.Engine) gnet.Action {
 }
 
 func TestEchoes(t *testing.T) {
-	c, err := net.DialTimeout("tcp", listen(t), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	msg := bytes.Repeat([]byte("gnet"), 10000)
-	go c.Write(msg)
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(c, got); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, msg) {
-		t.Fatal("echo differs")
-	}
+	loadgen.CheckEcho(t, listen(t), bytes.Repeat([]byte("gnet"), 10000))
 }
 
 // BenchmarkEcho is the gnet peer of the framework's BenchmarkEcho.

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"io"
 	"net"
 	"testing"
-	"time"
 
 	"github.com/workerman-go/workerman/bench/loadgen"
 )
@@ -22,21 +20,7 @@ func listen(t testing.TB) string {
 }
 
 func TestServeEchoes(t *testing.T) {
-	c, err := net.DialTimeout("tcp", listen(t), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	msg := bytes.Repeat([]byte("net"), 10000)
-	go c.Write(msg)
-	got := make([]byte, len(msg))
-	if _, err := io.ReadFull(c, got); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, msg) {
-		t.Fatal("echo differs")
-	}
+	loadgen.CheckEcho(t, listen(t), bytes.Repeat([]byte("net"), 10000))
 }
 
 // BenchmarkEcho is the net peer of the framework's BenchmarkEcho.

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"io"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -45,23 +43,11 @@ func serve(t testing.TB, w *workerman.Worker) string {
 
 func TestEchoWorker(t *testing.T) {
 	addr := serve(t, newEchoWorker("127.0.0.1:0"))
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	var msgs [][]byte
 	for _, size := range []int{1, 64, 4096, 200000} {
-		msg := bytes.Repeat([]byte{byte(size)}, size)
-		go c.Write(msg)
-		got := make([]byte, size)
-		if _, err := io.ReadFull(c, got); err != nil {
-			t.Fatalf("%d bytes: %v", size, err)
-		}
-		if !bytes.Equal(got, msg) {
-			t.Fatalf("%d bytes: echo differs", size)
-		}
+		msgs = append(msgs, bytes.Repeat([]byte{byte(size)}, size))
 	}
+	loadgen.CheckEcho(t, addr, msgs...)
 }
 
 // BenchmarkEcho measures one 64-byte round trip through the framework's
