@@ -4,7 +4,7 @@ go 1.26.8
 
 require (
 	github.com/redis/go-redis/v9 v9.22.0
-	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/sys v0.50.0
 )
 
 require (

@@ -1066,7 +1066,6 @@ func testStartFailures(t *testing.T, bins pmBins) {
 func testStatusAndConnections(t *testing.T, bins pmBins) {
 	s := newSvc(t, bins.v1)
 	s.startDaemon()
-	var conns []net.Conn
 	locals := map[string]bool{}
 	for i := 0; i < 3; i++ {
 		c, err := net.Dial("tcp", s.addr())
@@ -1079,7 +1078,6 @@ func testStatusAndConnections(t *testing.T, bins pmBins) {
 		if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
 			t.Fatal(err)
 		}
-		conns = append(conns, c)
 		locals[c.LocalAddr().String()] = true
 	}
 	r := s.status()

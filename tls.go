@@ -329,11 +329,13 @@ func decryptKeyPEM(data []byte, pass string) ([]byte, error) {
 			}
 			pem.Encode(&out, &pem.Block{Type: "PRIVATE KEY", Bytes: der})
 			found = true
-		case x509.IsEncryptedPEMBlock(blk): //nolint:staticcheck // legacy OpenSSL keys still exist
+		//lint:ignore SA1019 legacy OpenSSL-encrypted keys (RFC 1423) are still in use; SSLOptions must load them
+		case x509.IsEncryptedPEMBlock(blk):
 			if pass == "" {
 				return nil, errors.New("workerman: ssl: the private key is encrypted; set Passphrase (passphrase)")
 			}
-			der, err := x509.DecryptPEMBlock(blk, []byte(pass)) //nolint:staticcheck // as above
+			//lint:ignore SA1019 see IsEncryptedPEMBlock above
+			der, err := x509.DecryptPEMBlock(blk, []byte(pass))
 			if err != nil {
 				return nil, fmt.Errorf("workerman: ssl: cannot decrypt the private key (wrong passphrase?): %w", err)
 			}

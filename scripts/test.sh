@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what the tests need (Debian packages and
-# npm modules for the interoperability tests), checks formatting and vet,
-# runs every test with the race detector, and builds the benchmarks.
+# The whole test suite: installs what the tests need (Debian packages, npm
+# modules for the interoperability tests, staticcheck) and mounts tracefs,
+# checks formatting, vet, staticcheck and go.mod tidiness of both modules,
+# runs every test with the race detector, and the benchmark harness's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/ensure-go.sh
 export WORKERMAN_REQUIRE_TOOLS=1
+staticcheck_version=v0.8.2 # the release for Go 1.26
 
 need=()
 for pkg_tool in curl:curl wrk:wrk redis-server:redis-server chromium:chromium python3-websockets:/usr/lib/python3/dist-packages/websockets \
@@ -21,6 +23,20 @@ if [ ${#need[@]} -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+echo "== tracefs for the benchmark harness's system call counter"
+# perf counts system calls through the kernel's syscall tracepoints, which
+# appear only where tracefs is mounted; a fresh machine has the directory
+# but not the mount.
+tracefs=/sys/kernel/tracing
+if [ ! -e "$tracefs/events/raw_syscalls/sys_enter" ] && [ "$(id -u)" = 0 ]; then
+	mount -t tracefs nodev "$tracefs" || echo "mounting tracefs on $tracefs failed; the syscall counter test will skip"
+fi
+if [ -e "$tracefs/events/raw_syscalls/sys_enter" ]; then
+	export WORKERMAN_REQUIRE_TRACEFS=1
+else
+	echo "no syscall tracepoints (not root, or the mount was refused): the syscall counter test will skip"
+fi
+
 echo "== npm modules for the interoperability tests"
 npm ci --prefix protocols/websocket/testdata/node --no-audit --no-fund --loglevel=error
 
@@ -32,6 +48,13 @@ fi
 echo "== go vet"
 go vet ./...
 (cd bench && go vet ./...)
+echo "== go mod tidy -diff"
+go mod tidy -diff
+(cd bench && go mod tidy -diff)
+echo "== staticcheck $staticcheck_version"
+GOBIN="$PWD/.cache/bin" go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+.cache/bin/staticcheck ./...
+(cd bench && ../.cache/bin/staticcheck ./...)
 echo "== go test -race"
 go test -race -count=1 -timeout 30m ./...
 echo "== benchmark harness tests"

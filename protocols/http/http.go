@@ -142,11 +142,9 @@ type connState struct {
 	p *Protocol
 	c *workerman.Connection
 
-	phase  uint8
-	out    uint8
-	paused bool // receiving paused by the protocol until a response is done
-	// continued reports that 100 Continue was sent for the current head.
-	continued bool
+	phase     uint8
+	out       uint8
+	paused    bool // receiving paused by the protocol until a response is done
 	closing   bool
 	ready     bool // a request with a streamed body is complete
 	discarded int

@@ -220,26 +220,23 @@ func (p *peer) readMessage() (websocket.Opcode, []byte) {
 	return op, data
 }
 
-// expectClose reads frames until a close frame and checks its code; then
+// expectClose reads the next frame, which must be a close frame, and checks its code; then
 // it checks that the other side closes the TCP connection.
 func (p *peer) expectClose(code int) {
 	p.t.Helper()
-	for {
-		f, err := p.read()
-		if err != nil {
-			p.t.Fatalf("waiting for close %d: %v", code, err)
-		}
-		if f.op != websocket.OpClose {
-			p.t.Fatalf("got %v while waiting for close %d", f, code)
-		}
-		got := websocket.CloseNoStatus
-		if len(f.payload) >= 2 {
-			got = int(binary.BigEndian.Uint16(f.payload))
-		}
-		if got != code {
-			p.t.Fatalf("close code %d (%q), want %d", got, f.payload, code)
-		}
-		break
+	f, err := p.read()
+	if err != nil {
+		p.t.Fatalf("waiting for close %d: %v", code, err)
+	}
+	if f.op != websocket.OpClose {
+		p.t.Fatalf("got %v while waiting for close %d", f, code)
+	}
+	got := websocket.CloseNoStatus
+	if len(f.payload) >= 2 {
+		got = int(binary.BigEndian.Uint16(f.payload))
+	}
+	if got != code {
+		p.t.Fatalf("close code %d (%q), want %d", got, f.payload, code)
 	}
 	p.expectEOF()
 }

@@ -19,7 +19,8 @@ import (
 )
 
 // serve accepts connections on ln and echoes each on its own goroutine
-// through a buffer of bufSize bytes, until ln is closed.
+// through a buffer of bufSize bytes, until accepting fails; it returns
+// that error.
 func serve(ln net.Listener, bufSize int) error {
 	for {
 		c, err := ln.Accept()
@@ -59,8 +60,7 @@ func main() {
 		os.Exit(1)
 	}
 	procstat.Announce(ln.Addr().String())
-	if err := serve(ln, *bufSize); err != nil {
-		fmt.Fprintln(os.Stderr, "netecho:", err)
-		os.Exit(1)
-	}
+	// serve returns only when accepting fails.
+	fmt.Fprintln(os.Stderr, "netecho:", serve(ln, *bufSize))
+	os.Exit(1)
 }

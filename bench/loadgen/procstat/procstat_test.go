@@ -153,7 +153,11 @@ func TestSampleTimesOutWithoutStats(t *testing.T) {
 func TestCountSyscalls(t *testing.T) {
 	wmtest.RequireTool(t, "perf")
 	if err := SyscallCounterAvailable(); err != nil {
-		t.Fatal(err)
+		// The test command mounts tracefs when it can and then says so.
+		if os.Getenv("WORKERMAN_REQUIRE_TRACEFS") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
 	}
 	ctx := context.Background()
 	// perf follows the threads that exist when it attaches (the counts of

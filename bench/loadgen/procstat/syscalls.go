@@ -38,15 +38,38 @@ type SyscallCounter struct {
 }
 
 // SyscallCounterAvailable reports why counting is impossible here (no perf,
-// no tracefs), or nil.
+// no tracefs), or nil. When the tracepoints are missing because tracefs is
+// not mounted and the process runs as root, it mounts tracefs first.
 func SyscallCounterAvailable() error {
 	if _, err := exec.LookPath("perf"); err != nil {
 		return errors.New("perf is not installed (apt-get install linux-perf)")
 	}
+	if _, err := os.Stat(tracefsEvent("raw_syscalls/sys_enter")); err == nil {
+		return nil
+	}
+	if err := MountTracefs(); err != nil {
+		return err
+	}
 	if _, err := os.Stat(tracefsEvent("raw_syscalls/sys_enter")); err != nil {
-		return fmt.Errorf("syscall tracepoints are not available: %w", err)
+		return fmt.Errorf("syscall tracepoints are not available although tracefs is mounted (kernel without CONFIG_FTRACE_SYSCALLS?): %w", err)
 	}
 	return nil
+}
+
+// TracefsDir is where the kernel's tracing file system is mounted.
+const TracefsDir = "/sys/kernel/tracing"
+
+// MountTracefs mounts tracefs on TracefsDir unless it is mounted already.
+// It needs root (CAP_SYS_ADMIN); otherwise its error says what to run.
+func MountTracefs() error {
+	if _, err := os.Stat(TracefsDir + "/events"); err == nil {
+		return nil
+	}
+	err := syscall.Mount("nodev", TracefsDir, "tracefs", 0, "")
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("syscall tracepoints are not available: tracefs is not mounted on %s and mounting it failed (%v); as root, run: mount -t tracefs nodev %s", TracefsDir, err, TracefsDir)
 }
 
 func tracefsEvent(name string) string {
