@@ -99,6 +99,34 @@ func logger() *slog.Logger {
 // callbacks' world.
 func Post(f func()) { theProc().loop.Post(f) }
 
+// loopClaimed is set once something has taken charge of running the
+// process's loop: RunAll in a worker process or in SingleProcess mode, or
+// StartLoop.
+var loopClaimed atomic.Bool
+
+// claimLoop reports whether the caller is the first to take charge of
+// running the process's loop.
+func claimLoop() bool { return loopClaimed.CompareAndSwap(false, true) }
+
+// StartLoop runs the process's event loop on a new goroutine, for a plain
+// Go program that uses outbound connections or the component clients
+// (channel, globaldata, push) without RunAll: a cron job, an admin tool,
+// a test. Callbacks then run on that goroutine, one at a time, as in a
+// worker process. StartLoop does nothing in a process whose loop RunAll
+// runs (a worker process) or when it was called before; it is safe to call
+// from any goroutine. StopAll ends the loop.
+func StartLoop() {
+	if IsWorkerProcess() || !claimLoop() {
+		return
+	}
+	l := theProc().loop
+	go func() {
+		if err := l.Run(); err != nil {
+			logger().Error("event loop failed", "err", err)
+		}
+	}()
+}
+
 // Async runs work on a new goroutine, so blocking calls (database/sql, an
 // HTTP client, DNS, os/exec) never stall the event loop, then runs done with
 // its result on the loop.

@@ -542,6 +542,9 @@ func RunAllArgs(args []string) error {
 
 // runSingle serves every worker in this one process, in the foreground.
 func runSingle(ws []*Worker) error {
+	if !claimLoop() {
+		return errors.New("workerman: the event loop runs already (StartLoop was called)")
+	}
 	for _, w := range ws {
 		if err := w.Listen(); err != nil {
 			for _, o := range ws {

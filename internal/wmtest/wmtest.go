@@ -5,25 +5,14 @@ package wmtest
 import (
 	"os"
 	"os/exec"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/workerman-go/workerman"
 )
 
-var once sync.Once
-
 // Start runs the process event loop on its own goroutine, once.
-func Start() {
-	once.Do(func() {
-		go func() {
-			if err := workerman.EventLoop().Run(); err != nil {
-				panic(err)
-			}
-		}()
-	})
-}
+func Start() { workerman.StartLoop() }
 
 // Do runs f on the event loop and waits for it to return.
 func Do(f func()) {

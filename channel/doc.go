@@ -1,0 +1,96 @@
+// Package channel is Workerman's Channel component: publish/subscribe
+// between the processes of a program, and between programs and hosts.
+//
+// A Server relays events; every process that wants them connects a Client.
+// In the program itself the server is one more worker, started like any
+// other by RunAll (the manual's new Channel\Server() in start.php):
+//
+//	channel.NewServer("127.0.0.1:2206")
+//	ws := workerman.NewWorker("websocket://0.0.0.0:4236")
+//	ws.Count = 6
+//	var ch *channel.Client
+//	ws.OnWorkerStart = func(w *workerman.Worker) {
+//		ch, _ = channel.Connect("127.0.0.1:2206", nil)
+//		ch.On("broadcast", func(d channel.Data) {
+//			for _, c := range w.Connections {
+//				c.Send(d.String())
+//			}
+//		})
+//	}
+//	ws.OnMessage = func(c *workerman.Connection, data any) {
+//		ch.Publish("broadcast", data)
+//	}
+//	workerman.RunAll()
+//
+// cmd/channel-server runs the same server as a program of its own, for
+// several hosts or programs. It listens on TCP, or on a Unix socket
+// ("unix:///run/app/channel.sock") when everything is on one host.
+//
+// # Clients
+//
+// Connect makes a client on the calling process's event loop; call it in
+// OnWorkerStart. Its callbacks (On, Watch, Count) run on that loop, like
+// every other callback. Dial is for a plain Go program (a cron job, an
+// admin tool): it starts the process's loop on a goroutine (see
+// workerman.StartLoop), waits until the client is connected, and the
+// callbacks run on that goroutine. Every method of a Client may be called
+// from any goroutine; nothing blocks the loop.
+//
+// A client reconnects by itself after a disconnect, with a delay that
+// grows from 50 ms to 2 s, and subscribes again to what it subscribed to.
+// Publishes made while it is disconnected are kept in its queue, in order,
+// and sent when the link is back. The queue is bounded (Options.MaxPending,
+// 4 MiB by default): past it, Publish returns ErrQueueFull, and Stats
+// counts the refusal. Nothing is dropped without the caller being told.
+//
+// # Delivery
+//
+// An event goes to every client subscribed to it at the moment the server
+// reads it, in the order the server reads them; a client with no
+// subscriber for an event never receives it. Delivery is at most once:
+// events the server wrote to a connection that is then lost, and events
+// published while a subscriber was disconnected, are not delivered to it
+// again. A subscriber that cannot keep up (its connection's send buffer
+// reaches Server.MaxSendBufferSize) is disconnected rather than skipped
+// silently; it reconnects, and Options.OnDisconnect tells the application
+// that it may have missed events.
+//
+// A queue (Enqueue and Watch, Workerman's enqueue/watch) delivers each item
+// to one watcher, in turn. Items enqueued while nobody watches wait in the
+// server, up to Server.MaxQueueItems per queue; past that the server
+// refuses them and the client reports it through Options.OnError.
+//
+// # Data
+//
+// Data may be a []byte, a string, or any value encoding/json can encode.
+// It travels with its kind, so a subscriber gets a string as a string and
+// bytes as bytes; anything else arrives as its JSON text, which
+// Data.Decode unmarshals. A json.RawMessage is sent as JSON without being
+// encoded again.
+//
+// # Wire format
+//
+// Client and server exchange frames: a 4-byte big-endian length that
+// counts itself, then the payload (Workerman's frame protocol). A payload
+// starts with one operation byte; strings are a varint length (Go's
+// encoding/binary Uvarint) and the bytes; data is a kind byte (0 bytes,
+// 1 string, 2 JSON) and the rest of the frame.
+//
+//	client → server
+//	'S' event:string members:uvarint   subscribe (members: see SetMembers)
+//	'U' event:string                   unsubscribe
+//	'P' event:string kind data         publish
+//	'W' queue:string                   watch a queue
+//	'X' queue:string                   stop watching
+//	'Q' queue:string kind data         enqueue
+//	'C' id:uvarint event:string        ask for an event's subscriber count
+//	server → client
+//	'M' event:string kind data         an event
+//	'J' queue:string kind data         a queue item
+//	'c' id:uvarint subscribers:uvarint members:uvarint
+//	'E' message:string                 an error the server reports
+//
+// The server reads every frame up to Server.MaxPackageSize (10 MiB by
+// default) and disconnects a client whose frame is longer, malformed, or
+// of an unknown operation; other clients are not affected.
+package channel

@@ -1,0 +1,319 @@
+package channel
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/workerman-go/workerman"
+	"github.com/workerman-go/workerman/internal/wire"
+)
+
+// DefaultAddress is where NewServer listens and Connect connects when given
+// an empty address: the manual's port 2206, on loopback only (the channel
+// has no authentication; listen on a wider address deliberately).
+const DefaultAddress = "127.0.0.1:2206"
+
+// Operation bytes of the wire format (see the package documentation).
+const (
+	opSubscribe   = 'S'
+	opUnsubscribe = 'U'
+	opPublish     = 'P'
+	opWatch       = 'W'
+	opUnwatch     = 'X'
+	opEnqueue     = 'Q'
+	opCount       = 'C'
+	opMessage     = 'M'
+	opJob         = 'J'
+	opCountReply  = 'c'
+	opError       = 'E'
+)
+
+// Server is the Channel server, Workerman's Channel\Server: a worker of
+// one process that relays events and queue items between clients.
+type Server struct {
+	// Worker is the server's worker: its name (ChannelServer) and address
+	// show in status and connections. Its fields may be changed before
+	// RunAll; Count must stay 1.
+	Worker *workerman.Worker
+	// MaxPackageSize bounds every frame the server reads; a client that
+	// sends a longer one is disconnected. 0 means 10 MiB.
+	MaxPackageSize int
+	// MaxSendBufferSize bounds what the server keeps queued for one
+	// client; a subscriber that falls this far behind is disconnected.
+	// 0 means 16 MiB.
+	MaxSendBufferSize int
+	// MaxQueueItems bounds the items a queue keeps while nobody watches it;
+	// 0 means 100,000.
+	MaxQueueItems int
+
+	events map[string]map[*workerman.Connection]int // event → subscriber → members
+	queues map[string]*queue
+	buf    []byte
+}
+
+// subscriber is what the server keeps per client connection.
+type subscriber struct {
+	events  map[string]struct{}
+	watches map[string]struct{}
+}
+
+type queue struct {
+	watchers []*workerman.Connection
+	next     int
+	items    [][]byte // 'J' frames waiting for a watcher
+}
+
+// NewServer creates the Channel server's worker for an address such as
+// "0.0.0.0:2206", "tcp://127.0.0.1:2206" or "unix:///run/app/channel.sock";
+// "" means DefaultAddress. Create it before RunAll, like any worker.
+func NewServer(address string) *Server {
+	if address == "" {
+		address = DefaultAddress
+	}
+	switch {
+	case strings.HasPrefix(address, "unix://"):
+	case strings.HasPrefix(address, "tcp://"):
+		address = "frame://" + strings.TrimPrefix(address, "tcp://")
+	case !strings.Contains(address, "://"):
+		address = "frame://" + address
+	}
+	w := workerman.NewWorker(address)
+	w.Name = "ChannelServer"
+	w.Count = 1
+	w.Protocol = workerman.Frame
+	s := &Server{Worker: w, events: map[string]map[*workerman.Connection]int{}, queues: map[string]*queue{}}
+	s.attach()
+	return s
+}
+
+// attach sets the worker's callbacks.
+func (s *Server) attach() {
+	w := s.Worker
+	w.OnConnect = func(c *workerman.Connection) {
+		c.MaxPackageSize = orDefault(s.MaxPackageSize, 10<<20)
+		c.MaxSendBufferSize = orDefault(s.MaxSendBufferSize, 16<<20)
+		c.UserData = &subscriber{}
+	}
+	w.OnMessage = s.onMessage
+	w.OnBufferFull = func(c *workerman.Connection) {
+		workerman.Logger().Warn("channel: a subscriber cannot keep up; disconnecting it", "connection", c.ID, "remote", c.RemoteAddress())
+		c.Destroy()
+	}
+	w.OnClose = s.onClose
+}
+
+func orDefault(v, d int) int {
+	if v > 0 {
+		return v
+	}
+	return d
+}
+
+func (s *Server) onMessage(c *workerman.Connection, data any) {
+	p := data.([]byte)
+	sub, _ := c.UserData.(*subscriber)
+	if sub == nil || len(p) == 0 {
+		s.refuse(c, "empty frame")
+		return
+	}
+	r := wire.NewReader(p[1:])
+	switch p[0] {
+	case opSubscribe:
+		ev := r.Bytes()
+		members := r.Uvarint()
+		if r.Done() != nil || members > 1<<31 {
+			s.refuse(c, "malformed subscribe")
+			return
+		}
+		name := string(ev)
+		subs := s.events[name]
+		if subs == nil {
+			subs = map[*workerman.Connection]int{}
+			s.events[name] = subs
+		}
+		subs[c] = int(members)
+		if sub.events == nil {
+			sub.events = map[string]struct{}{}
+		}
+		sub.events[name] = struct{}{}
+	case opUnsubscribe:
+		ev := r.Bytes()
+		if r.Done() != nil {
+			s.refuse(c, "malformed unsubscribe")
+			return
+		}
+		s.unsubscribe(c, sub, string(ev))
+	case opPublish:
+		ev := r.Bytes()
+		if len(r.Rest()) < 1 || r.Err() != nil {
+			s.refuse(c, "malformed publish")
+			return
+		}
+		subs := s.events[string(ev)]
+		if len(subs) == 0 {
+			return
+		}
+		// SendRaw copies what it cannot write at once, so one frame in
+		// the server's buffer serves every subscriber.
+		frame := s.frame(opMessage, p[1:])
+		for to := range subs {
+			to.SendRaw(frame)
+		}
+	case opWatch:
+		q := r.Bytes()
+		if r.Done() != nil {
+			s.refuse(c, "malformed watch")
+			return
+		}
+		s.watch(c, sub, string(q))
+	case opUnwatch:
+		q := r.Bytes()
+		if r.Done() != nil {
+			s.refuse(c, "malformed unwatch")
+			return
+		}
+		s.unwatch(c, sub, string(q))
+	case opEnqueue:
+		q := r.Bytes()
+		if len(r.Rest()) < 1 || r.Err() != nil {
+			s.refuse(c, "malformed enqueue")
+			return
+		}
+		s.enqueue(c, string(q), p[1:])
+	case opCount:
+		id := r.Uvarint()
+		ev := r.Bytes()
+		if r.Done() != nil {
+			s.refuse(c, "malformed count")
+			return
+		}
+		subs := s.events[string(ev)]
+		members := 0
+		for _, m := range subs {
+			members += m
+		}
+		b, start := wire.Begin(s.buf[:0])
+		b = append(b, opCountReply)
+		b = wire.AppendUvarint(b, id)
+		b = wire.AppendUvarint(b, uint64(len(subs)))
+		b = wire.AppendUvarint(b, uint64(members))
+		s.buf = wire.End(b, start)
+		c.SendRaw(s.buf)
+	default:
+		s.refuse(c, fmt.Sprintf("unknown operation %q", p[0]))
+	}
+}
+
+// frame returns a frame of op followed by body, in the server's buffer.
+func (s *Server) frame(op byte, body []byte) []byte {
+	b, start := wire.Begin(s.buf[:0])
+	b = append(b, op)
+	b = append(b, body...)
+	s.buf = wire.End(b, start)
+	return s.buf
+}
+
+// refuse disconnects a client that broke the protocol.
+func (s *Server) refuse(c *workerman.Connection, why string) {
+	workerman.Logger().Warn("channel: disconnecting a client that broke the protocol", "connection", c.ID, "remote", c.RemoteAddress(), "why", why)
+	c.Destroy()
+}
+
+func (s *Server) unsubscribe(c *workerman.Connection, sub *subscriber, ev string) {
+	if subs := s.events[ev]; subs != nil {
+		delete(subs, c)
+		if len(subs) == 0 {
+			delete(s.events, ev)
+		}
+	}
+	delete(sub.events, ev)
+}
+
+func (s *Server) watch(c *workerman.Connection, sub *subscriber, name string) {
+	if sub.watches == nil {
+		sub.watches = map[string]struct{}{}
+	}
+	if _, ok := sub.watches[name]; ok {
+		return
+	}
+	sub.watches[name] = struct{}{}
+	q := s.queues[name]
+	if q == nil {
+		q = &queue{}
+		s.queues[name] = q
+	}
+	q.watchers = append(q.watchers, c)
+	// Hand the waiting items out.
+	items := q.items
+	q.items = nil
+	for i, it := range items {
+		if !s.deliver(q, it) {
+			q.items = append(q.items, items[i:]...)
+			break
+		}
+	}
+}
+
+func (s *Server) unwatch(c *workerman.Connection, sub *subscriber, name string) {
+	delete(sub.watches, name)
+	q := s.queues[name]
+	if q == nil {
+		return
+	}
+	for i, w := range q.watchers {
+		if w == c {
+			q.watchers = append(q.watchers[:i], q.watchers[i+1:]...)
+			break
+		}
+	}
+	if len(q.watchers) == 0 && len(q.items) == 0 {
+		delete(s.queues, name)
+	}
+}
+
+// deliver sends a 'J' frame to the next watcher that has room, and reports
+// whether one took it.
+func (s *Server) deliver(q *queue, frame []byte) bool {
+	for range q.watchers {
+		q.next %= len(q.watchers)
+		w := q.watchers[q.next]
+		q.next++
+		if !w.BufferIsFull() && w.SendRaw(frame) != workerman.SendFailed {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) enqueue(from *workerman.Connection, name string, body []byte) {
+	q := s.queues[name]
+	if q == nil {
+		q = &queue{}
+		s.queues[name] = q
+	}
+	frame := s.frame(opJob, body)
+	if len(q.watchers) > 0 && s.deliver(q, frame) {
+		return
+	}
+	if len(q.items) >= orDefault(s.MaxQueueItems, 100000) {
+		b, start := wire.Begin(nil)
+		b = append(b, opError)
+		b = wire.AppendString(b, fmt.Sprintf("channel: queue %q is full (%d items wait for a watcher); item dropped", name, len(q.items)))
+		from.SendRaw(wire.End(b, start))
+		return
+	}
+	q.items = append(q.items, append([]byte(nil), frame...))
+}
+
+func (s *Server) onClose(c *workerman.Connection) {
+	sub, _ := c.UserData.(*subscriber)
+	if sub == nil {
+		return
+	}
+	for ev := range sub.events {
+		s.unsubscribe(c, sub, ev)
+	}
+	for q := range sub.watches {
+		s.unwatch(c, sub, q)
+	}
+}
