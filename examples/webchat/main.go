@@ -8,10 +8,10 @@
 //
 //	telnet 127.0.0.1 8082
 //
-// Three workers: an HTTP worker (two processes) serves the embedded page;
-// a WebSocket worker (one process, so every browser is in one map) runs the
-// room; inside that process, an inner text worker started in OnWorkerStart
-// lets terminal users join the same room. Try ./bin/webchat status,
+// Four workers: an HTTP worker (two processes) serves the embedded page; a
+// WebSocket worker (two processes) and a text worker (one process) hold the
+// browsers and the terminals; a channel server ties the processes into one
+// room, through the push package's groups. Try ./bin/webchat status,
 // reload, connections and stop from another terminal.
 package main
 
@@ -26,9 +26,14 @@ import (
 	"time"
 
 	"github.com/workerman-go/workerman"
+	"github.com/workerman-go/workerman/channel"
 	"github.com/workerman-go/workerman/protocols/http"
 	"github.com/workerman-go/workerman/protocols/websocket"
+	"github.com/workerman-go/workerman/push"
 )
+
+// room is the chat's one group.
+const room = "room"
 
 //go:embed index.html
 var pageTemplate string
@@ -42,11 +47,12 @@ func envOr(name, def string) string {
 
 func main() {
 	// WEBCHAT_HOST, WEBCHAT_PORT (the HTTP port; WebSocket and text use
-	// the next two) and WEBCHAT_PIDFILE move the demo elsewhere.
+	// the next two, and the channel server the third, on 127.0.0.1) and
+	// WEBCHAT_PIDFILE move the demo elsewhere.
 	host := envOr("WEBCHAT_HOST", "0.0.0.0")
 	port, err := strconv.Atoi(envOr("WEBCHAT_PORT", "8080"))
-	if err != nil || port < 1 || port > 65533 {
-		log.Fatalf("WEBCHAT_PORT: want a port number below 65534, got %q", os.Getenv("WEBCHAT_PORT"))
+	if err != nil || port < 1 || port > 65532 {
+		log.Fatalf("WEBCHAT_PORT: want a port number below 65533, got %q", os.Getenv("WEBCHAT_PORT"))
 	}
 	workerman.PidFile = envOr("WEBCHAT_PIDFILE", os.TempDir()+"/workerman-webchat.pid")
 	addr := func(scheme string, offset int) string {
@@ -66,60 +72,67 @@ func main() {
 		c.Send(http.NewResponse(200, map[string]string{"Content-Type": "text/html; charset=utf-8"}, page))
 	}
 
+	// The room spans processes: a channel server relays between them, and
+	// each process's hub sends to the members of the room it holds.
+	channelAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port+3))
+	channel.NewServer(channelAddr)
+
 	chat := workerman.NewWorker(addr("websocket", 1))
 	chat.Name = "chat"
-	chat.Count = 1 // one room, one process
+	chat.Count = 2
 	chat.Protocol = &websocket.Server{
 		PingInterval: 25 * time.Second,
 		IdleTimeout:  60 * time.Second,
 		Compression:  true,
 	}
-	// Everyone in the room: browsers on the WebSocket worker, terminals on
-	// the inner text worker. Both live in this one process.
-	room := map[*workerman.Connection]string{}
-	nextGuest := 0
-	say := func(line string) {
-		for c := range room {
-			c.Send(line)
+	term := workerman.NewWorker(addr("text", 2))
+	term.Name = "terminal"
+
+	// Both workers run the same room code: browsers on the WebSocket
+	// worker, terminals on the text worker, each in its own processes.
+	for _, w := range []*workerman.Worker{chat, term} {
+		var hub *push.Hub
+		w.OnWorkerStart = func(w *workerman.Worker) {
+			ch, err := channel.Connect(channelAddr, nil)
+			if err != nil {
+				log.Fatal(err)
+			}
+			hub = push.New(ch, w)
 		}
-	}
-	join := func(c *workerman.Connection) {
-		nextGuest++
-		name := fmt.Sprintf("guest%d", nextGuest)
-		room[c] = name
-		c.Send("you are " + name + "; type /nick NAME to rename")
-		say(name + " joined (" + fmt.Sprint(len(room)) + " here)")
-	}
-	message := func(c *workerman.Connection, data any) {
-		text := strings.TrimSpace(fmt.Sprint(data))
-		if text == "" {
-			return
+		say := func(line string) {
+			if err := hub.SendToGroup(room, line); err != nil {
+				log.Printf("chat: %v", err)
+			}
 		}
-		if nick, ok := strings.CutPrefix(text, "/nick "); ok {
-			old := room[c]
-			room[c] = strings.TrimSpace(nick)
-			say(old + " is now " + room[c])
-			return
+		w.OnConnect = func(c *workerman.Connection) {
+			// Names are unique across processes: worker, process, connection.
+			name := fmt.Sprintf("guest%s%d-%d", w.Name[:1], w.ID, c.ID)
+			c.UserData = name
+			hub.JoinGroup(c, room)
+			c.Send("you are " + name + "; type /nick NAME to rename")
+			hub.GroupCount(room, func(n int, err error) {
+				if err == nil {
+					say(fmt.Sprintf("%s joined (%d here)", name, n))
+				}
+			})
 		}
-		say(room[c] + ": " + text)
-	}
-	leave := func(c *workerman.Connection) {
-		if name, ok := room[c]; ok {
-			delete(room, c)
-			say(name + " left")
+		w.OnMessage = func(c *workerman.Connection, data any) {
+			text := strings.TrimSpace(fmt.Sprint(data))
+			if text == "" {
+				return
+			}
+			if nick, ok := strings.CutPrefix(text, "/nick "); ok {
+				old := c.UserData.(string)
+				c.UserData = strings.TrimSpace(nick)
+				say(old + " is now " + c.UserData.(string))
+				return
+			}
+			say(c.UserData.(string) + ": " + text)
 		}
-	}
-	chat.OnConnect = join
-	chat.OnMessage = message
-	chat.OnClose = leave
-	chat.OnWorkerStart = func(*workerman.Worker) {
-		term := workerman.NewWorker(addr("text", 2))
-		term.Name = "terminal"
-		term.OnConnect = join
-		term.OnMessage = message
-		term.OnClose = leave
-		if err := term.Listen(); err != nil {
-			log.Printf("terminal port: %v", err)
+		w.OnClose = func(c *workerman.Connection) {
+			if name, ok := c.UserData.(string); ok {
+				say(name + " left")
+			}
 		}
 	}
 

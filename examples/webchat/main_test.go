@@ -17,9 +17,9 @@ import (
 )
 
 // TestDemo builds the demonstration server, starts it as a daemon, and
-// checks the page, a browser-side WebSocket user (Python websockets) and a
-// terminal user meet in one room, that status answers, and that stop
-// stops it.
+// checks the page, that two browser-side WebSocket users (Python
+// websockets) served by different processes and a terminal user meet in
+// one room, that status answers, and that stop stops it.
 func TestDemo(t *testing.T) {
 	py := wmtest.RequireTool(t, "/usr/bin/python3")
 	if err := exec.Command(py, "-c", "import websockets").Run(); err != nil {
@@ -61,30 +61,52 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("page: %d\n%s", resp.StatusCode, body)
 	}
 
-	// A terminal user joins first and waits for the browser user's line.
+	// A terminal user joins first and waits for the browser users' lines.
 	term, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port+2), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer term.Close()
-	term.SetDeadline(time.Now().Add(20 * time.Second))
+	term.SetDeadline(time.Now().Add(30 * time.Second))
 	r := bufio.NewReader(term)
-	if line, _ := r.ReadString('\n'); !strings.HasPrefix(line, "you are guest") {
+	if line, _ := r.ReadString('\n'); !strings.HasPrefix(line, "you are guestt") {
 		t.Fatalf("terminal greeting %q", line)
 	}
+	// Two browser users served by the two different processes of the
+	// WebSocket worker (names say the process: guestc0-…, guestc1-…): each
+	// sees the other's line and the terminal's.
 	script := `
 import asyncio, sys, websockets
 async def main():
-    async with websockets.connect(sys.argv[1]) as ws:
-        assert (await ws.recv()).startswith("you are guest")
-        await ws.send("/nick alice")
-        await ws.send("hello from the browser")
-        while True:
+    url = sys.argv[1]
+    users, spare = {}, []
+    for _ in range(40):
+        ws = await websockets.connect(url)
+        greeting = await ws.recv()
+        assert greeting.startswith("you are guestc"), greeting
+        proc = greeting.split()[2][6]
+        if proc in users:
+            spare.append(ws)
+        else:
+            users[proc] = ws
+        if len(users) == 2:
+            break
+    assert len(users) == 2, "all connections went to one process: %r" % list(users)
+    for ws in spare:
+        await ws.close()
+    a, b = users["0"], users["1"]
+    await a.send("/nick alice")
+    await b.send("/nick bob")
+    await a.send("hello from alice")
+    await b.send("hello from bob")
+    async def until(ws, *lines):
+        want = set(lines)
+        while want:
             m = await ws.recv()
-            if m.endswith(": hi alice"):
-                print("OK")
-                return
-asyncio.run(main())
+            want.discard(m)
+    await asyncio.gather(until(a, "bob: hello from bob", "tom: hi all"), until(b, "alice: hello from alice", "tom: hi all"))
+    print("OK")
+asyncio.run(asyncio.wait_for(main(), 25))
 `
 	done := make(chan string, 1)
 	go func() {
@@ -95,16 +117,16 @@ asyncio.run(main())
 		}
 		done <- strings.TrimSpace(string(out))
 	}()
-	for {
+	term.Write([]byte("/nick tom\n"))
+	seen := map[string]bool{}
+	for !seen["alice: hello from alice"] || !seen["bob: hello from bob"] {
 		line, err := r.ReadString('\n')
 		if err != nil {
-			t.Fatalf("terminal: %v", err)
+			t.Fatalf("terminal: %v (seen %v)", err, seen)
 		}
-		if strings.TrimSpace(line) == "alice: hello from the browser" {
-			break
-		}
+		seen[strings.TrimSpace(line)] = true
 	}
-	term.Write([]byte("hi alice\n"))
+	term.Write([]byte("hi all\n"))
 	if got := <-done; got != "OK" {
 		t.Fatalf("browser side: %s", got)
 	}
@@ -116,7 +138,7 @@ asyncio.run(main())
 	}
 }
 
-// freePorts finds a port p with p, p+1 and p+2 free on 127.0.0.1.
+// freePorts finds a port p with p to p+3 free on 127.0.0.1.
 func freePorts(t *testing.T) int {
 	for i := 0; i < 50; i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -126,7 +148,7 @@ func freePorts(t *testing.T) int {
 		p := l.Addr().(*net.TCPAddr).Port
 		l.Close()
 		ok := p < 65530
-		for k := 0; ok && k < 3; k++ {
+		for k := 0; ok && k < 4; k++ {
 			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+k))
 			if err != nil {
 				ok = false
@@ -138,6 +160,6 @@ func freePorts(t *testing.T) int {
 			return p
 		}
 	}
-	t.Fatal("no three consecutive free ports")
+	t.Fatal("no four consecutive free ports")
 	return 0
 }
