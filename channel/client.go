@@ -57,7 +57,10 @@ type Stats struct {
 
 // Client is a connection to a Channel server, Workerman's Channel\Client.
 // Its methods may be called from any goroutine; its callbacks run on the
-// process's event loop.
+// process's event loop. The methods that send something (On, SetMembers,
+// Unsubscribe, Publish, Enqueue, Watch, Unwatch) return at once; when one
+// returns an error (ErrQueueFull, ErrClosed, data that cannot be encoded)
+// nothing changed, and the call may be made again.
 type Client struct {
 	opts Options
 	l    *link.Link
@@ -292,7 +295,15 @@ func (c *Client) On(event string, fn func(Data)) error {
 	if had {
 		return nil
 	}
-	return c.queue(func(b []byte) []byte { return appendSubscribe(b, event, members) })
+	err := c.queue(func(b []byte) []byte { return appendSubscribe(b, event, members) })
+	if err != nil {
+		// Not subscribed: leave no callback that a reconnect would
+		// subscribe, or that a retried On would take for a subscription.
+		c.mu.Lock()
+		delete(c.handlers, event)
+		c.mu.Unlock()
+	}
+	return err
 }
 
 // SetMembers announces how many members (users, connections) of this
@@ -308,22 +319,49 @@ func (c *Client) SetMembers(event string, n int) error {
 		c.mu.Unlock()
 		return fmt.Errorf("channel: SetMembers(%q): not subscribed", event)
 	}
+	old, hadMembers := c.members[event]
 	c.members[event] = n
 	c.mu.Unlock()
-	return c.queue(func(b []byte) []byte { return appendSubscribe(b, event, n) })
+	err := c.queue(func(b []byte) []byte { return appendSubscribe(b, event, n) })
+	if err != nil {
+		c.mu.Lock()
+		if _, ok := c.handlers[event]; ok && c.members[event] == n {
+			if hadMembers {
+				c.members[event] = old
+			} else {
+				delete(c.members, event)
+			}
+		}
+		c.mu.Unlock()
+	}
+	return err
 }
 
 // Unsubscribe stops the event's callback, Workerman's unsubscribe.
 func (c *Client) Unsubscribe(event string) error {
 	c.mu.Lock()
-	_, had := c.handlers[event]
+	fn, had := c.handlers[event]
+	members, hadMembers := c.members[event]
 	delete(c.handlers, event)
 	delete(c.members, event)
 	c.mu.Unlock()
 	if !had {
 		return nil
 	}
-	return c.queue(func(b []byte) []byte { return appendName(b, opUnsubscribe, event) })
+	err := c.queue(func(b []byte) []byte { return appendName(b, opUnsubscribe, event) })
+	if err != nil {
+		// Still subscribed on the server: keep the callback, so that a
+		// retried Unsubscribe sends the request.
+		c.mu.Lock()
+		if _, ok := c.handlers[event]; !ok {
+			c.handlers[event] = fn
+			if hadMembers {
+				c.members[event] = members
+			}
+		}
+		c.mu.Unlock()
+	}
+	return err
 }
 
 // Publish sends an event to every subscriber (this client too, if it is
@@ -375,19 +413,33 @@ func (c *Client) Watch(queue string, fn func(Data)) error {
 	if had {
 		return nil
 	}
-	return c.queue(func(b []byte) []byte { return appendName(b, opWatch, queue) })
+	err := c.queue(func(b []byte) []byte { return appendName(b, opWatch, queue) })
+	if err != nil {
+		c.mu.Lock()
+		delete(c.watchers, queue)
+		c.mu.Unlock()
+	}
+	return err
 }
 
 // Unwatch stops taking items from a queue.
 func (c *Client) Unwatch(queue string) error {
 	c.mu.Lock()
-	_, had := c.watchers[queue]
+	fn, had := c.watchers[queue]
 	delete(c.watchers, queue)
 	c.mu.Unlock()
 	if !had {
 		return nil
 	}
-	return c.queue(func(b []byte) []byte { return appendName(b, opUnwatch, queue) })
+	err := c.queue(func(b []byte) []byte { return appendName(b, opUnwatch, queue) })
+	if err != nil {
+		c.mu.Lock()
+		if _, ok := c.watchers[queue]; !ok {
+			c.watchers[queue] = fn
+		}
+		c.mu.Unlock()
+	}
+	return err
 }
 
 // Count asks the server how many clients subscribe to event and how many
