@@ -143,6 +143,18 @@ func waitCount(t *testing.T, c *channel.Client, ev string, n int) channel.Count 
 	}
 }
 
+// count asks for ev's count.
+func count(t *testing.T, c *channel.Client, ev string) channel.Count {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, err := c.CountContext(ctx, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)

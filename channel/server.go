@@ -99,6 +99,18 @@ func (s *Server) attach() {
 		workerman.Logger().Warn("channel: a subscriber cannot keep up; disconnecting it", "connection", c.ID, "remote", c.RemoteAddress())
 		c.Destroy()
 	}
+	// A watcher with room again takes the items that wait.
+	w.OnBufferDrain = func(c *workerman.Connection) {
+		sub, _ := c.UserData.(*subscriber)
+		if sub == nil {
+			return
+		}
+		for name := range sub.watches {
+			if q := s.queues[name]; q != nil && len(q.items) > 0 {
+				s.handOut(name, q)
+			}
+		}
+	}
 	w.OnClose = s.onClose
 }
 
@@ -243,15 +255,7 @@ func (s *Server) watch(c *workerman.Connection, sub *subscriber, name string) {
 		s.queues[name] = q
 	}
 	q.watchers = append(q.watchers, c)
-	// Hand the waiting items out.
-	items := q.items
-	q.items = nil
-	for i, it := range items {
-		if !s.deliver(q, it) {
-			q.items = append(q.items, items[i:]...)
-			break
-		}
-	}
+	s.handOut(name, q)
 }
 
 func (s *Server) unwatch(c *workerman.Connection, sub *subscriber, name string) {
@@ -263,6 +267,9 @@ func (s *Server) unwatch(c *workerman.Connection, sub *subscriber, name string) 
 	for i, w := range q.watchers {
 		if w == c {
 			q.watchers = append(q.watchers[:i], q.watchers[i+1:]...)
+			if i < q.next {
+				q.next--
+			}
 			break
 		}
 	}
@@ -271,14 +278,39 @@ func (s *Server) unwatch(c *workerman.Connection, sub *subscriber, name string) 
 	}
 }
 
-// deliver sends a 'J' frame to the next watcher that has room, and reports
-// whether one took it.
+// handOut gives the items waiting in a queue to its watchers, in order,
+// while they have room for them.
+func (s *Server) handOut(name string, q *queue) {
+	for len(q.items) > 0 && s.deliver(q, q.items[0]) {
+		q.items[0] = nil
+		q.items = q.items[1:]
+	}
+	if len(q.items) == 0 {
+		q.items = nil
+	}
+	// A watcher lost while items were handed out may have removed the
+	// queue.
+	if len(q.watchers) > 0 || len(q.items) > 0 {
+		s.queues[name] = q
+	}
+}
+
+// deliver sends a 'J' frame to the next watcher that has room for it, and
+// reports whether one took it. Items never fill a watcher's send buffer
+// (which would disconnect it): they wait in the queue until it drains.
 func (s *Server) deliver(q *queue, frame []byte) bool {
-	for range q.watchers {
+	for range len(q.watchers) {
+		if len(q.watchers) == 0 {
+			// Those tried were lost while sending.
+			return false
+		}
 		q.next %= len(q.watchers)
 		w := q.watchers[q.next]
 		q.next++
-		if !w.BufferIsFull() && w.SendRaw(frame) != workerman.SendFailed {
+		if n := w.SendBufferLen(); n > 0 && n+len(frame) >= w.MaxSendBufferSize {
+			continue
+		}
+		if w.SendRaw(frame) != workerman.SendFailed {
 			return true
 		}
 	}
@@ -292,7 +324,11 @@ func (s *Server) enqueue(from *workerman.Connection, name string, body []byte) {
 		s.queues[name] = q
 	}
 	frame := s.frame(opJob, body)
-	if len(q.watchers) > 0 && s.deliver(q, frame) {
+	if len(q.items) > 0 {
+		// Items wait already: this one goes after them.
+		s.handOut(name, q)
+	}
+	if len(q.items) == 0 && s.deliver(q, frame) {
 		return
 	}
 	if len(q.items) >= orDefault(s.MaxQueueItems, 100000) {
@@ -303,6 +339,9 @@ func (s *Server) enqueue(from *workerman.Connection, name string, body []byte) {
 		return
 	}
 	q.items = append(q.items, append([]byte(nil), frame...))
+	// The watchers tried may have been lost, and the queue removed with
+	// the last of them.
+	s.queues[name] = q
 }
 
 func (s *Server) onClose(c *workerman.Connection) {
