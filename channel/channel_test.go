@@ -37,7 +37,7 @@ func serveWith(t *testing.T, tune func(*channel.Server)) (*channel.Server, strin
 	return serveAt(t, "127.0.0.1:0", tune)
 }
 
-func serveAt(t *testing.T, address string, tune func(*channel.Server)) (*channel.Server, string) {
+func serveAt(t testing.TB, address string, tune func(*channel.Server)) (*channel.Server, string) {
 	t.Helper()
 	s := channel.NewServer(address)
 	if tune != nil {
