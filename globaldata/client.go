@@ -50,8 +50,10 @@ type Options struct {
 	// sent while the server is unreachable or slow; past it requests fail
 	// with ErrQueueFull. 0 means 4 MiB.
 	MaxPending int
-	// MaxPackageSize bounds one reply received from a server; 0 means
-	// 10 MiB, the server's own default limit on what it stores.
+	// MaxPackageSize bounds one reply received from a server, and so the
+	// largest value Get can read; 0 means 10 MiB and a little more, enough
+	// for any value a server with the default Server.MaxPackageSize
+	// stores. Raise both together.
 	MaxPackageSize int
 }
 
@@ -194,6 +196,11 @@ func Dial(ctx context.Context, addresses []string, opts *Options) (*Client, erro
 	select {
 	case r = <-res:
 	case <-ctx.Done():
+		go func() {
+			if r := <-res; r.c != nil {
+				r.c.Close()
+			}
+		}()
 		return nil, ctx.Err()
 	}
 	if r.err != nil {
@@ -727,7 +734,8 @@ func (c *Client) wait(ctx context.Context, key string, req request) (reply, erro
 	if err != nil {
 		return reply{}, err
 	}
-	t := time.NewTimer(c.timeout + time.Second)
+	limit := c.timeout + time.Second
+	t := time.NewTimer(limit)
 	defer t.Stop()
 	var cause error
 	select {
@@ -736,7 +744,7 @@ func (c *Client) wait(ctx context.Context, key string, req request) (reply, erro
 	case <-ctx.Done():
 		cause = ctx.Err()
 	case <-t.C:
-		cause = timeoutError{"no answer within " + c.timeout.String() + " (the event loop is not running, or is blocked: never call the Context methods on it)"}
+		cause = timeoutError{"no answer within " + limit.String() + " (the event loop is not running, or is blocked: never call the Context methods on it)"}
 	}
 	if cl, ok := c.abandon(id); ok {
 		if cl.sent {
