@@ -8,7 +8,9 @@ func TestKeep(t *testing.T) {
 	srv := &server{addr: "test"}
 	c := &Client{pending: map[uint64]*call{}}
 	c.pending[7] = &call{id: 7, srv: srv, sent: true}
-	frame := func(id uint64) []byte { return appendRequest(nil, &request{op: opSet, id: id, key: []byte("k"), val: []byte("1")}) }
+	frame := func(id uint64) []byte {
+		return appendRequest(nil, &request{op: opSet, id: id, key: []byte("k"), val: []byte("1")})
+	}
 	for _, tc := range []struct {
 		name  string
 		frame []byte
