@@ -12,6 +12,7 @@
 //	var global *globaldata.Client
 //	w.OnWorkerStart = func(*workerman.Worker) {
 //		global, _ = globaldata.Connect([]string{"127.0.0.1:2207"}, nil)
+//		global.Add("requests", 0, nil) // Increment needs the key set
 //	}
 //	w.OnMessage = func(c *workerman.Connection, data any) {
 //		global.Increment("requests", 1, func(n int64, ok bool, err error) {
