@@ -24,8 +24,9 @@
 // cmd/globaldata-server runs the same server as a program of its own, for
 // several programs or hosts. It listens on TCP, or on a Unix socket
 // ("unix:///run/app/global.sock") when everything is on one host. The
-// server has no authentication and keeps nothing on disk: the variables
-// are lost when its process ends (the master starts a new, empty one).
+// server has no authentication and keeps nothing on disk: reload leaves
+// its process alone, but the variables are lost when that process ends
+// (the master starts a new, empty one).
 //
 // # Values
 //

@@ -317,4 +317,13 @@ func TestServerKilled(t *testing.T) {
 	v, err := g.GetContext(ctx(t), "k")
 	noErr(t, err)
 	check(t, "k seen from another client", v, 6)
+
+	// reload replaces the ctl process and keeps the server with its data.
+	pid := a.serverPid()
+	if out, err := a.run("reload"); err != nil {
+		t.Fatalf("reload: %v\n%s", err, out)
+	}
+	c = a.ctl(ctlAddr)
+	waitFor(t, "the reloaded ctl worker", func() bool { return c.ask("get k", limit) == "value 6" })
+	check(t, "server pid after reload", a.serverPid(), pid)
 }

@@ -16,8 +16,10 @@ const DefaultAddress = "127.0.0.1:2207"
 
 // Server is the GlobalData server, Workerman's GlobalData\Server: a worker
 // of one process that holds the shared variables in its memory. The
-// variables live as long as that process; a server that is restarted
-// starts empty.
+// variables live as long as that process: as in Workerman the worker is
+// not Reloadable, so reload keeps it (and the data) while it replaces the
+// other workers' processes; stop, restart or a crash loses the data, and
+// the master's new server process starts empty.
 type Server struct {
 	// Worker is the server's worker: its name (GlobalDataServer) and
 	// address show in status and connections. Its fields may be changed
@@ -54,6 +56,7 @@ func NewServer(address string) *Server {
 	w := workerman.NewWorker(address)
 	w.Name = "GlobalDataServer"
 	w.Count = 1
+	w.Reloadable = false // reload deploys code, and must not lose the data
 	w.Protocol = workerman.Frame
 	s := &Server{Worker: w, data: map[string][]byte{}}
 	w.OnConnect = func(c *workerman.Connection) {
