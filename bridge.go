@@ -479,32 +479,74 @@ func (b *connBridge) close() {
 	b.raw.Close()
 }
 
+// Bounds of the lingering close of a TLS connection (see closeGracefully):
+// it waits for the peer at most lingerIdle once all its output has been
+// acknowledged, lingerMax in all, and discards at most lingerBytes.
+const (
+	lingerIdle  = 2 * time.Second
+	lingerMax   = 30 * time.Second
+	lingerBytes = 16 << 20
+	lingerSlice = 100 * time.Millisecond
+)
+
 // closeGracefully runs on its own goroutine after a flushed Close. It
-// stops the reader, discards input that has already arrived (closing a
-// socket with unread input makes the kernel send a reset, which can
-// destroy the last bytes still on their way to the peer), then sends
-// close_notify and closes the socket.
+// stops the reader, sends close_notify and a FIN, and then keeps reading
+// and discarding the peer's input until the peer closes its side too, or
+// the peer has acknowledged everything and lingerIdle has passed, or a
+// bound is reached, before it closes the socket. Closing a socket while
+// the peer's input is still arriving makes the kernel answer with a reset,
+// and a reset destroys what the peer has received but not yet read (the
+// reply that was just flushed, the close_notify itself), as well as
+// whatever the kernel has not sent yet.
 func (b *connBridge) closeGracefully() {
 	if b.readerDone != nil {
 		b.raw.SetReadDeadline(time.Now())
 		select {
 		case <-b.readerDone:
-			b.raw.SetReadDeadline(time.Time{})
-			if rc, err := b.raw.SyscallConn(); err == nil {
-				buf := make([]byte, 64<<10)
-				for i := 0; i < 32; i++ {
-					n := 0
-					rc.Read(func(fd uintptr) bool {
-						n, _ = unix.Read(int(fd), buf)
-						return true
-					})
-					if n <= 0 {
-						break
-					}
-				}
-			}
 		case <-time.After(time.Second):
+			// The reader is stuck in crypto/tls; close at once.
+			b.raw.Close()
+			return
 		}
 	}
-	b.tc.Close()
+	start := time.Now()
+	// close_notify waits for room in the socket buffer, which a slow
+	// reader frees late: bound it too.
+	b.raw.SetWriteDeadline(start.Add(lingerMax))
+	if cw, ok := b.conn.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	rc, err := b.raw.SyscallConn()
+	if err != nil {
+		b.raw.Close()
+		return
+	}
+	unsent := func() (n int) {
+		rc.Control(func(fd uintptr) {
+			n, err = unix.IoctlGetInt(int(fd), unix.SIOCOUTQ)
+			if err != nil {
+				n = 0
+			}
+		})
+		return n
+	}
+	rc.Control(func(fd uintptr) { unix.Shutdown(int(fd), unix.SHUT_WR) })
+	buf := make([]byte, 32<<10)
+	busy := time.Now()
+	for total := 0; total < lingerBytes; {
+		now := time.Now()
+		if unsent() > 0 {
+			busy = now
+		}
+		if now.Sub(busy) >= lingerIdle || now.Sub(start) >= lingerMax {
+			break
+		}
+		b.raw.SetReadDeadline(now.Add(lingerSlice))
+		n, err := b.raw.Read(buf)
+		total += n
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			break // the peer closed (or reset) its side
+		}
+	}
+	b.raw.Close()
 }

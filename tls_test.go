@@ -1091,12 +1091,30 @@ func TestTLSCloseWithUnreadInput(t *testing.T) {
 	})
 	c := tlsDial(t, addr, e.clientConfig())
 	io.WriteString(c, "start\n")
-	// More input than the server will read: it stays in its socket.
+	// Input the server will not read keeps coming while the reply is
+	// written and the connection closed, and after that, until the client
+	// has read everything: the server must not answer it with a reset,
+	// which would destroy the reply the client has not read yet.
 	junk := strings.Repeat("j", 1023) + "\n"
-	for i := 0; i < 200; i++ {
-		io.WriteString(c, junk)
-	}
+	stop := make(chan struct{})
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := io.WriteString(c, junk); err != nil {
+				return
+			}
+		}
+	}()
 	got, err := io.ReadAll(c)
+	close(stop)
+	c.Close()
+	<-wrote
 	if err != nil || len(got) != len(reply)+1 {
 		t.Fatalf("read %d of %d bytes: %v", len(got), len(reply)+1, err)
 	}
