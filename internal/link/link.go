@@ -63,7 +63,7 @@ type Link struct {
 	spare     []byte
 	scheduled bool
 	up        bool // connected and the send buffer has room
-	staleFrom int  // frames before this offset were queued while down; -1: none
+	wasDown   bool // the connection was lost (or never up) since the queue was last written
 	closed    bool
 
 	connected atomic.Bool
@@ -103,7 +103,7 @@ func New(cfg Config) (*Link, error) {
 	if cfg.ReconnectMax < cfg.ReconnectMin {
 		cfg.ReconnectMax = 2 * time.Second
 	}
-	l := &Link{cfg: cfg, addr: addr, staleFrom: -1}
+	l := &Link{cfg: cfg, addr: addr, wasDown: true}
 	// Check the address now, so that a bad one is the caller's error.
 	c, err := workerman.NewAsyncTcpConnection(addr, nil)
 	if err != nil {
@@ -166,10 +166,11 @@ func (l *Link) onConnect(c *workerman.Connection) {
 		l.cfg.OnUp()
 	}
 	l.mu.Lock()
-	if l.staleFrom >= 0 && l.cfg.Keep != nil {
-		l.out = l.filter(l.out, l.staleFrom)
+	if l.wasDown && l.cfg.Keep != nil {
+		// Everything queued now was queued before this connection was up.
+		l.out = l.filter(l.out, len(l.out))
 	}
-	l.staleFrom = -1
+	l.wasDown = false
 	l.up = !l.closed
 	l.mu.Unlock()
 	l.flush()
@@ -197,9 +198,7 @@ func (l *Link) onClose(c *workerman.Connection) {
 	was := l.connected.Swap(false)
 	l.mu.Lock()
 	l.up = false
-	if l.staleFrom < 0 {
-		l.staleFrom = 0
-	}
+	l.wasDown = true
 	closed := l.closed
 	l.mu.Unlock()
 	if closed {
