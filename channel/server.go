@@ -49,12 +49,20 @@ type Server struct {
 	events map[string]map[*workerman.Connection]int // event → subscriber → members
 	queues map[string]*queue
 	buf    []byte
+	// Frames for clients are gathered per client during a loop turn and
+	// written once at its end: a client subscribed to many events read in
+	// one turn gets one write, not one per event.
+	dirty       []*workerman.Connection
+	flushPosted bool
+	flushF      func()
 }
 
 // subscriber is what the server keeps per client connection.
 type subscriber struct {
 	events  map[string]struct{}
 	watches map[string]struct{}
+	out     []byte // frames gathered in this loop turn
+	dirty   bool   // listed in Server.dirty
 }
 
 type queue struct {
@@ -165,11 +173,9 @@ func (s *Server) onMessage(c *workerman.Connection, data any) {
 		if len(subs) == 0 {
 			return
 		}
-		// SendRaw copies what it cannot write at once, so one frame in
-		// the server's buffer serves every subscriber.
 		frame := s.frame(opMessage, p[1:])
 		for to := range subs {
-			to.SendRaw(frame)
+			s.send(to, frame)
 		}
 	case opWatch:
 		q := r.Bytes()
@@ -210,9 +216,62 @@ func (s *Server) onMessage(c *workerman.Connection, data any) {
 		b = wire.AppendUvarint(b, uint64(len(subs)))
 		b = wire.AppendUvarint(b, uint64(members))
 		s.buf = wire.End(b, start)
-		c.SendRaw(s.buf)
+		s.send(c, s.buf)
 	default:
 		s.refuse(c, fmt.Sprintf("unknown operation %q", p[0]))
+	}
+}
+
+// send adds a frame to what c gets at the end of this loop turn.
+func (s *Server) send(c *workerman.Connection, frame []byte) {
+	sub, _ := c.UserData.(*subscriber)
+	if sub == nil {
+		return
+	}
+	sub.out = append(sub.out, frame...)
+	if !sub.dirty {
+		sub.dirty = true
+		s.dirty = append(s.dirty, c)
+	}
+	if !s.flushPosted {
+		s.flushPosted = true
+		if s.flushF == nil {
+			s.flushF = s.flush
+		}
+		workerman.Post(s.flushF)
+	}
+}
+
+// flush writes what each client gathered during the loop turn.
+func (s *Server) flush() {
+	s.flushPosted = false
+	dirty := s.dirty
+	for i, c := range dirty {
+		dirty[i] = nil
+		sub, _ := c.UserData.(*subscriber)
+		if sub == nil {
+			continue
+		}
+		sub.dirty = false
+		s.flushOne(c)
+	}
+	s.dirty = dirty[:0]
+}
+
+// flushOne writes what c gathered so far.
+func (s *Server) flushOne(c *workerman.Connection) {
+	sub, _ := c.UserData.(*subscriber)
+	if sub == nil || len(sub.out) == 0 {
+		return
+	}
+	if c.Status() == workerman.StatusEstablished {
+		// SendRaw copies what it cannot write at once.
+		c.SendRaw(sub.out)
+	}
+	if cap(sub.out) > 64<<10 {
+		sub.out = nil
+	} else {
+		sub.out = sub.out[:0]
 	}
 }
 
@@ -307,6 +366,10 @@ func (s *Server) deliver(q *queue, frame []byte) bool {
 		q.next %= len(q.watchers)
 		w := q.watchers[q.next]
 		q.next++
+		// Queue items are written at once, after what the watcher gathered
+		// in this turn, so that its send buffer shows how far behind it is
+		// and a lost watcher is found now.
+		s.flushOne(w)
 		if n := w.SendBufferLen(); n > 0 && n+len(frame) >= w.MaxSendBufferSize {
 			continue
 		}
@@ -335,7 +398,7 @@ func (s *Server) enqueue(from *workerman.Connection, name string, body []byte) {
 		b, start := wire.Begin(nil)
 		b = append(b, opError)
 		b = wire.AppendString(b, fmt.Sprintf("channel: queue %q is full (%d items wait for a watcher); item dropped", name, len(q.items)))
-		from.SendRaw(wire.End(b, start))
+		s.send(from, wire.End(b, start))
 		return
 	}
 	q.items = append(q.items, append([]byte(nil), frame...))
