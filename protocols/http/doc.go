@@ -52,9 +52,15 @@
 // # Limits
 //
 // Every length is bounded before it is trusted: the request line
-// (MaxRequestLine, 414), the head (MaxHeaderBytes and MaxHeaderCount, 431),
-// the body (MaxBodySize, 413). Malformed requests get 400, unsupported
-// transfer codings 501, unsupported versions 505, and request-smuggling
+// (MaxRequestLine, 414 whatever its length), the header fields
+// (MaxHeaderBytes and MaxHeaderCount, 431), the body (MaxBodySize, 413).
+// Malformed requests get 400, among them a Host field or the authority of
+// an absolute-form target that is not uri-host [":" port] (RFC 9112
+// section 3.2). Unsupported transfer codings get 501 and major versions
+// other than 1 get 505; a higher minor version (HTTP/1.2) is served as
+// HTTP/1.1. In absolute-form ("GET http://a.example/x") the target's
+// authority is the request's host (Request.Host) and replaces the Host
+// field. Request-smuggling
 // shapes (Transfer-Encoding with Content-Length, obs-fold, bare CR or LF,
 // conflicting lengths) are refused; the connection is answered and closed
 // and no other connection is affected. Bodies above BodyMemoryLimit are

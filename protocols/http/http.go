@@ -1,6 +1,7 @@
 package http
 
 import (
+	"bytes"
 	"errors"
 	"log/slog"
 	"os"
@@ -291,20 +292,36 @@ func (p *Protocol) Input(buf []byte, c *workerman.Connection) (int, error) {
 	}
 	if end == 0 {
 		st.scan = next
-		if len(buf) > p.maxHeaderBytes() {
-			return st.refuse(&StatusError{431, "request head larger than the limit"}, len(buf))
+		if serr := st.headTooLarge(buf, len(buf)); serr != nil {
+			return st.refuse(serr, len(buf))
 		}
 		return 0, nil
 	}
 	st.scan = 0
-	if end-st.h.start > p.maxHeaderBytes() {
-		return st.refuse(&StatusError{431, "request head larger than the limit"}, len(buf))
+	if serr := st.headTooLarge(buf, end); serr != nil {
+		return st.refuse(serr, len(buf))
 	}
 	st.h.end = end
 	if serr := parseHead(buf, &st.h, limits{p.maxRequestLine(), p.maxHeaderCount()}); serr != nil {
 		return st.refuse(serr, len(buf))
 	}
 	return st.headParsed(buf, c)
+}
+
+// headTooLarge checks the head that starts at st.h.start and has end
+// bytes so far (or in all): a request line over MaxRequestLine gets 414,
+// whatever the size of the head, and otherwise a head over MaxHeaderBytes
+// gets 431.
+func (st *connState) headTooLarge(buf []byte, end int) *StatusError {
+	start, maxLine := st.h.start, st.p.maxRequestLine()
+	w := buf[start:min(end, start+maxLine+1)]
+	if bytes.IndexByte(w, '\r') < 0 && bytes.IndexByte(w, '\n') < 0 && end-start > maxLine {
+		return &StatusError{414, "request line longer than the limit"}
+	}
+	if end-start > st.p.maxHeaderBytes() {
+		return &StatusError{431, "request head larger than the limit"}
+	}
+	return nil
 }
 
 // headParsed returns the length of the package of the head just parsed

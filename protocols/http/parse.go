@@ -352,10 +352,12 @@ func parseRequestLine(buf []byte, h *head, lineEnd int, lim limits) *StatusError
 	if len(v) != 8 || string(v[:5]) != "HTTP/" || v[6] != '.' || v[5] < '0' || v[5] > '9' || v[7] < '0' || v[7] > '9' {
 		return badRequest("malformed HTTP version")
 	}
-	if v[5] != '1' || (v[7] != '0' && v[7] != '1') {
+	if v[5] != '1' {
 		return &StatusError{505, "unsupported HTTP version " + string(v)}
 	}
-	h.minor = v[7] - '0'
+	// A higher minor version is answered as the highest this server
+	// speaks, 1.1 (RFC 9110 section 2.5).
+	h.minor = min(v[7]-'0', 1)
 	t := buf[h.targetStart:h.targetEnd]
 	switch {
 	case t[0] == '/':
@@ -364,6 +366,13 @@ func parseRequestLine(buf []byte, h *head, lineEnd int, lim limits) *StatusError
 			return badRequest("asterisk target with a method other than OPTIONS")
 		}
 	case hasSchemePrefix(t):
+		// absolute-form: its authority is the request's host (RFC 9112
+		// section 3.2.2). An http URI needs a host and carries no
+		// userinfo.
+		a := targetAuthority(t)
+		if len(a) == 0 || a[0] == ':' || !validHost(a) {
+			return badRequest("malformed authority in absolute-form target")
+		}
 	default:
 		if !equalFold(buf[p:h.methodEnd], "connect") {
 			return badRequest("request target is not an absolute path or URL")
@@ -386,6 +395,9 @@ func (h *head) field(name, val []byte, fs *fieldState) *StatusError {
 	case 4:
 		if equalFold(name, "host") {
 			fs.hosts++
+			if !validHost(val) {
+				return badRequest("malformed Host field")
+			}
 		}
 	case 6:
 		if equalFold(name, "expect") {
@@ -447,6 +459,71 @@ func (h *head) finish(fs *fieldState) *StatusError {
 		return badRequest("a request must carry exactly one Host field")
 	}
 	return nil
+}
+
+// targetAuthority returns the authority of an absolute-form target.
+func targetAuthority(t []byte) []byte {
+	i := bytes.Index(t, []byte("://")) + 3
+	j := bytes.IndexAny(t[i:], "/?")
+	if j < 0 {
+		return t[i:]
+	}
+	return t[i : i+j]
+}
+
+// hostChar reports the bytes of a reg-name (RFC 3986: unreserved,
+// sub-delims and the "%" of pct-encoded).
+var hostChar = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+		t[c-'a'+'A'] = true
+	}
+	for _, c := range "-._~!$&'()*+,;=%" {
+		t[c] = true
+	}
+	return
+}()
+
+// validHost reports whether v is uri-host [ ":" port ] (RFC 9112 section
+// 3.2, RFC 3986 section 3.2.2): a reg-name or IPv4 address, or an IP
+// literal in brackets, then an optional decimal port. An empty value is
+// allowed (a target without an authority).
+func validHost(v []byte) bool {
+	i := 0
+	if len(v) > 0 && v[0] == '[' {
+		j := bytes.IndexByte(v, ']')
+		if j < 2 {
+			return false
+		}
+		for _, c := range v[1:j] {
+			if !(hostChar[c] && c != '%') && c != ':' {
+				return false
+			}
+		}
+		i = j + 1
+	} else {
+		for i < len(v) && hostChar[v[i]] {
+			if v[i] == '%' && (i+2 >= len(v) || unhex(v[i+1]) < 0 || unhex(v[i+2]) < 0) {
+				return false
+			}
+			i++
+		}
+	}
+	if i == len(v) {
+		return true
+	}
+	if v[i] != ':' {
+		return false
+	}
+	for _, c := range v[i+1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func hasSchemePrefix(t []byte) bool {

@@ -290,21 +290,16 @@ func (r *Request) Headers() nethttp.Header {
 	return r.ext().header
 }
 
-// Host returns the Host field (with its port, if any).
+// Host returns the host of the request (with its port, if any): the
+// authority of an absolute-form target ("GET http://a.example/x"), which
+// replaces the Host field (RFC 9112 section 3.2.2), or else the Host field.
 func (r *Request) Host() string {
-	if h := r.Header("Host"); h != "" {
-		return h
-	}
 	t := r.raw[r.h.targetStart:r.h.targetEnd]
 	if hasSchemePrefix(t) {
-		i := bytes.Index(t, []byte("://")) + 3
-		j := bytes.IndexAny(t[i:], "/?")
-		if j < 0 {
-			j = len(t) - i
-		}
-		return r.str(r.h.targetStart+i, r.h.targetStart+i+j)
+		i := r.h.targetStart + bytes.Index(t, []byte("://")) + 3
+		return r.str(i, i+len(targetAuthority(t)))
 	}
-	return ""
+	return r.Header("Host")
 }
 
 // HostName returns the host without port, lower-cased.
