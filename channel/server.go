@@ -2,7 +2,6 @@ package channel
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/workerman-go/workerman"
 	"github.com/workerman-go/workerman/internal/wire"
@@ -75,17 +74,7 @@ type queue struct {
 // "0.0.0.0:2206", "tcp://127.0.0.1:2206" or "unix:///run/app/channel.sock";
 // "" means DefaultAddress. Create it before RunAll, like any worker.
 func NewServer(address string) *Server {
-	if address == "" {
-		address = DefaultAddress
-	}
-	switch {
-	case strings.HasPrefix(address, "unix://"):
-	case strings.HasPrefix(address, "tcp://"):
-		address = "frame://" + strings.TrimPrefix(address, "tcp://")
-	case !strings.Contains(address, "://"):
-		address = "frame://" + address
-	}
-	w := workerman.NewWorker(address)
+	w := workerman.NewWorker(wire.ListenAddress(address, DefaultAddress))
 	w.Name = "ChannelServer"
 	w.Count = 1
 	w.Protocol = workerman.Frame

@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/workerman-go/workerman"
+	"github.com/workerman-go/workerman/internal/wire"
 )
 
 // DefaultAddress is where NewServer listens and Connect connects when given
@@ -43,17 +43,7 @@ type Server struct {
 // "0.0.0.0:2207", "tcp://127.0.0.1:2207" or "unix:///run/app/global.sock";
 // "" means DefaultAddress. Create it before RunAll, like any worker.
 func NewServer(address string) *Server {
-	if address == "" {
-		address = DefaultAddress
-	}
-	switch {
-	case strings.HasPrefix(address, "unix://"):
-	case strings.HasPrefix(address, "tcp://"):
-		address = "frame://" + strings.TrimPrefix(address, "tcp://")
-	case !strings.Contains(address, "://"):
-		address = "frame://" + address
-	}
-	w := workerman.NewWorker(address)
+	w := workerman.NewWorker(wire.ListenAddress(address, DefaultAddress))
 	w.Name = "GlobalDataServer"
 	w.Count = 1
 	w.Reloadable = false // reload deploys code, and must not lose the data

@@ -7,7 +7,24 @@ package wire
 import (
 	"encoding/binary"
 	"errors"
+	"strings"
 )
+
+// ListenAddress turns a component server's address ("host:port",
+// "tcp://host:port", "unix:///path"; "" means def) into the address of
+// its worker, which speaks the frame protocol.
+func ListenAddress(address, def string) string {
+	if address == "" {
+		address = def
+	}
+	switch {
+	case strings.HasPrefix(address, "tcp://"):
+		return "frame://" + strings.TrimPrefix(address, "tcp://")
+	case !strings.Contains(address, "://"):
+		return "frame://" + address
+	}
+	return address
+}
 
 // HeaderSize is the size of a frame's length prefix.
 const HeaderSize = 4
