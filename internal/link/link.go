@@ -68,6 +68,8 @@ type Link struct {
 
 	connected atomic.Bool
 
+	flushF func() // l.flush, made once: a method value allocates
+
 	// loop only
 	c       *workerman.Connection
 	backoff time.Duration
@@ -104,6 +106,7 @@ func New(cfg Config) (*Link, error) {
 		cfg.ReconnectMax = 2 * time.Second
 	}
 	l := &Link{cfg: cfg, addr: addr, wasDown: true}
+	l.flushF = l.flush
 	// Check the address now, so that a bad one is the caller's error.
 	c, err := workerman.NewAsyncTcpConnection(addr, nil)
 	if err != nil {
@@ -238,7 +241,7 @@ func (l *Link) Queue(build func(b []byte) []byte) error {
 	if l.up && !l.scheduled {
 		l.scheduled = true
 		l.mu.Unlock()
-		workerman.Post(l.flush)
+		workerman.Post(l.flushF)
 		return nil
 	}
 	l.mu.Unlock()
