@@ -65,9 +65,13 @@
 // conflicting lengths) are refused; the connection is answered and closed
 // and no other connection is affected. Bodies above BodyMemoryLimit are
 // written to an unlinked temporary file as they arrive, so memory stays
-// bounded whatever the body size. Slow clients are bounded by
-// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout, checked by
-// one timer per process once a second.
+// bounded whatever the body size. Slow clients are bounded by timeouts,
+// checked by one timer per process once a second: ReadHeaderTimeout from
+// the first byte of a request to the end of its head, ReadTimeout for a
+// body that makes no progress, MinBodyRate for a body that trickles once
+// it has taken longer than ReadTimeout (all 408), WriteTimeout for a
+// client that does not read its response (dropped), IdleTimeout between
+// requests (closed).
 //
 // # Sessions
 //

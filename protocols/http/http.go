@@ -20,6 +20,7 @@ const (
 	DefaultReadTimeout       = 30 * time.Second
 	DefaultWriteTimeout      = 60 * time.Second
 	DefaultIdleTimeout       = 60 * time.Second
+	DefaultMinBodyRate       = 1 << 10
 )
 
 // Protocol is the HTTP/1.x server protocol. Its fields are limits and
@@ -57,10 +58,18 @@ type Protocol struct {
 	TempDir string
 
 	// ReadHeaderTimeout bounds the time from the first byte of a request
-	// to the end of its head (slow-header clients get 408).
+	// to the end of its head (slow-header clients get 408). It does not
+	// cover the body.
 	ReadHeaderTimeout time.Duration
-	// ReadTimeout bounds the time a request body may make no progress.
+	// ReadTimeout bounds the time a request body, small or large, may
+	// make no progress (408). It is also the grace period of MinBodyRate.
 	ReadTimeout time.Duration
+	// MinBodyRate is the slowest average rate, in bytes per second, at
+	// which a request body may arrive once it has taken longer than
+	// ReadTimeout; a slower body gets 408, so a body trickled a byte at
+	// a time cannot hold a connection for ever. Zero means
+	// DefaultMinBodyRate (1 KiB/s); a negative value turns the check off.
+	MinBodyRate int
 	// WriteTimeout bounds the time queued response bytes may make no
 	// progress (a client that does not read) before the connection is
 	// dropped.
@@ -163,6 +172,7 @@ type connState struct {
 	// Streaming body of req.
 	req       *Request
 	remaining int64 // Content-Length bytes still to come
+	bodyBytes int64 // bytes of the streamed body received so far
 	chunk     chunkedDecoder
 	sink      *bodySink
 
@@ -183,7 +193,14 @@ type connState struct {
 	fileOff    int64
 	userDrain  func(*workerman.Connection)
 
+	// bodyWait: the head has been parsed and its body (delivered with
+	// it as one package) is still arriving; bodyGot is the size of the
+	// receive buffer at the last sweep.
+	bodyWait bool
+	bodyGot  int
+
 	// Timeouts, in sweep ticks.
+	bodyStart   int64
 	headStart   int64
 	lastRead    int64
 	lastActive  int64
@@ -343,6 +360,7 @@ func (st *connState) headParsed(buf []byte, c *workerman.Connection) (int, error
 		if st.streams(c) {
 			return end, nil
 		}
+		st.bodyWait, st.bodyGot, st.bodyStart = true, len(buf), sweeper.tick
 		return end + int(h.contentLength), nil
 	}
 	return end, nil
@@ -382,6 +400,7 @@ func (st *connState) inputBody(buf []byte) (int, error) {
 			}
 			return st.fail(err, len(buf))
 		}
+		st.bodyBytes += int64(n)
 		if done {
 			st.phase = phaseHead
 			st.bodyDone()
@@ -399,6 +418,7 @@ func (st *connState) inputBody(buf []byte) (int, error) {
 		return st.fail(err, len(buf))
 	}
 	st.remaining -= n
+	st.bodyBytes += n
 	if st.remaining == 0 {
 		st.phase = phaseHead
 		st.bodyDone()
@@ -466,6 +486,7 @@ func (p *Protocol) Decode(pkg []byte, c *workerman.Connection) (any, error) {
 	if st.phase != phaseHead {
 		return nil, nil
 	}
+	st.bodyWait = false
 	h := &st.h
 	r := newRequest(st, pkg)
 	if st.streams(c) {
@@ -473,6 +494,7 @@ func (p *Protocol) Decode(pkg []byte, c *workerman.Connection) (any, error) {
 		st.phase = phaseBody
 		st.sink = &bodySink{memLimit: p.bodyMemoryLimit(), dir: p.tempDir()}
 		st.remaining = h.contentLength
+		st.bodyBytes, st.bodyStart = 0, sweeper.tick
 		st.chunk = chunkedDecoder{}
 		return nil, nil
 	}

@@ -79,9 +79,22 @@ func (s *sweepState) sweep() {
 			continue
 		}
 		switch {
-		case st.phase == phaseBody:
-			if now-st.lastRead > ticks(orDur(p.ReadTimeout, DefaultReadTimeout)) {
-				st.refuse(&StatusError{408, "request body timed out"}, 0)
+		case st.phase == phaseBody || st.bodyWait:
+			got := st.bodyBytes
+			if st.bodyWait {
+				if n := c.RecvBufferLen(); n != st.bodyGot {
+					st.bodyGot, st.lastRead = n, now
+				}
+				got = int64(max(c.RecvBufferLen()-st.h.end, 0))
+			}
+			readTO := ticks(orDur(p.ReadTimeout, DefaultReadTimeout))
+			elapsed := now - st.bodyStart
+			switch {
+			case now-st.lastRead > readTO:
+				st.refuse(&StatusError{408, "request body made no progress"}, 0)
+			case p.MinBodyRate >= 0 && elapsed > readTO &&
+				got < int64(orInt(p.MinBodyRate, DefaultMinBodyRate))*elapsed*int64(sweepInterval/time.Second):
+				st.refuse(&StatusError{408, "request body slower than the minimum rate"}, 0)
 			}
 		case c.RecvBufferLen() > 0:
 			if now-st.headStart > ticks(orDur(p.ReadHeaderTimeout, DefaultReadHeaderTimeout)) {
