@@ -1,6 +1,7 @@
 package workerman
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/netip"
@@ -124,6 +125,9 @@ type Connection struct {
 type connExt struct {
 	async  *asyncState
 	bridge bridge // non-nil for a connection served by goroutines (TLS)
+	// cancel ends the connection's Context; set once Context is called.
+	cancel func()
+	ctx    context.Context
 }
 
 // bridge is an I/O source that is not a pollable descriptor, such as a
@@ -711,6 +715,9 @@ func (c *Connection) destroy() {
 	}
 	if cc, ok := c.Protocol.(ConnectionCloser); ok {
 		cc.OnConnectionClose(c)
+	}
+	if c.ext != nil && c.ext.cancel != nil {
+		c.ext.cancel()
 	}
 	if c.OnClose != nil {
 		c.OnClose(c)
