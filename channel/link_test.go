@@ -399,3 +399,38 @@ func TestClientAgainstFakeServer(t *testing.T) {
 	s.Write(framed([]byte("M\x02ev\x01back")))
 	r.expect(t, "ev", "back")
 }
+
+// TestCloseWhileReconnecting: a client closed while it waits to connect
+// again makes no further attempt.
+func TestCloseWhileReconnecting(t *testing.T) {
+	addr := freeAddr(t)
+	var downs atomic.Int32
+	c := connect(t, addr, &channel.Options{OnDisconnect: func(string) { downs.Add(1) }})
+	// Let the first attempts fail: the client now waits for its next one.
+	time.Sleep(100 * time.Millisecond)
+	c.Close()
+	wmtest.Do(func() {}) // the loop has run Close
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("the address was taken meanwhile: %v", err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
+	select {
+	case conn := <-accepted:
+		conn.Close()
+		t.Fatal("a closed client connected")
+	case <-time.After(time.Second):
+	}
+	if err := c.Publish("x", "y"); !errors.Is(err, channel.ErrClosed) {
+		t.Errorf("Publish after Close: %v", err)
+	}
+	if c.Connected() || downs.Load() != 0 {
+		t.Errorf("connected %v, %d disconnects", c.Connected(), downs.Load())
+	}
+}

@@ -73,6 +73,7 @@ type Link struct {
 	// loop only
 	c       *workerman.Connection
 	backoff time.Duration
+	retry   int // timer of the next connection attempt, or 0
 	downLog bool
 }
 
@@ -215,9 +216,19 @@ func (l *Link) onClose(c *workerman.Connection) {
 	if l.backoff > l.cfg.ReconnectMax {
 		l.backoff = l.cfg.ReconnectMax
 	}
-	if err := c.Reconnect(delay); err != nil {
-		workerman.Logger().Error("component client cannot reconnect", "address", l.cfg.Address, "err", err)
-	}
+	// The link keeps the timer, so that Close can cancel the attempt.
+	l.retry = workerman.Timer.Once(delay, func() {
+		l.retry = 0
+		l.mu.Lock()
+		closed := l.closed
+		l.mu.Unlock()
+		if closed {
+			return
+		}
+		if err := c.Reconnect(0); err != nil {
+			workerman.Logger().Error("component client cannot reconnect", "address", l.cfg.Address, "err", err)
+		}
+	})
 }
 
 // Write sends a frame at once; call it on the loop from OnUp.
@@ -287,6 +298,10 @@ func (l *Link) Close() {
 	l.closed = true
 	l.mu.Unlock()
 	workerman.Post(func() {
+		if l.retry != 0 {
+			workerman.Timer.Del(l.retry)
+			l.retry = 0
+		}
 		l.mu.Lock()
 		l.up = l.connected.Load()
 		l.mu.Unlock()
