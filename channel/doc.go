@@ -58,7 +58,11 @@
 // A queue (Enqueue and Watch, Workerman's enqueue/watch) delivers each item
 // to one watcher, in turn. Items enqueued while nobody watches wait in the
 // server, up to Server.MaxQueueItems per queue; past that the server
-// refuses them and the client reports it through Options.OnError.
+// refuses them and the client reports it through Options.OnError. A
+// watcher is given items only while its send buffer has room for them;
+// the others wait in the server, in order, and follow as it drains, so a
+// backlog never disconnects a watcher. An item given to a watcher whose
+// connection is then lost is not given again (at most once).
 //
 // # Data
 //
