@@ -71,7 +71,9 @@ var DefaultAsyncPool = &AsyncPool{}
 
 // asyncIdle is how long a pool goroutine waits for more work before it
 // exits.
-var asyncIdle = 5 * time.Second
+var asyncIdle atomic.Int64
+
+func init() { asyncIdle.Store(int64(5 * time.Second)) }
 
 // AsyncStats are the figures of one AsyncPool.
 type AsyncStats struct {
@@ -225,6 +227,7 @@ func (p *AsyncPool) acquire() bool {
 // empty for asyncIdle.
 func (p *AsyncPool) serve(t *asyncTask) {
 	var idle *time.Timer
+	wait := time.Duration(asyncIdle.Load())
 	for {
 		if t != nil {
 			p.exec(t)
@@ -236,9 +239,9 @@ func (p *AsyncPool) serve(t *asyncTask) {
 		default:
 		}
 		if idle == nil {
-			idle = time.NewTimer(asyncIdle)
+			idle = time.NewTimer(wait)
 		} else {
-			idle.Reset(asyncIdle)
+			idle.Reset(wait)
 		}
 		select {
 		case t = <-p.tasks:

@@ -129,7 +129,11 @@ func StartLoop() {
 
 // Async runs work on a new goroutine, so blocking calls (database/sql, an
 // HTTP client, DNS, os/exec) never stall the event loop, then runs done with
-// its result on the loop.
+// its result on the loop. Each call starts a goroutine, nothing bounds how
+// many run, and done runs even if the connection it answers has closed: for
+// a server under load prefer AsyncFor or AsyncOn with an AsyncPool, which
+// bound the goroutines and the queue, refuse with ErrAsyncBusy when full and
+// cancel work whose connection has gone.
 func Async[T any](work func() (T, error), done func(T, error)) {
 	l := theProc().loop
 	go func() {
