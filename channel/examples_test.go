@@ -688,3 +688,59 @@ func TestExampleChannelServerKilled(t *testing.T) {
 	// The test's two clients are the Channel server's other clients.
 	checkStatus(t, a, chAddr, "websocket", len(clients), 2)
 }
+
+// TestExampleWorkerKilled kills one WebSocket process of the broadcast
+// example: its clients lose their connections, the Channel server forgets
+// its subscription, the master starts a new process that subscribes again,
+// and clients of the old and the new process hear each other.
+func TestExampleWorkerKilled(t *testing.T) {
+	chAddr, wsAddr := freeAddr(t), freeAddr(t)
+	a := startApp(t, "channel-broadcast", "-channel", chAddr, "-listen", wsAddr, "-count", "2")
+	check := channelClient(t, chAddr)
+	waitCount(t, check, "broadcast", 2)
+	clients, where := spread(t, a, "websocket", wsAddr, 1)
+	victim := a.pids("websocket")[1]
+	var survivor, doomed *wsClient
+	for _, w := range clients {
+		if where[w] == victim {
+			doomed = w
+		} else {
+			survivor = w
+		}
+	}
+	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := doomed.read(15 * time.Second); err == nil {
+		t.Fatal("a client of the killed process got a message")
+	}
+	var fresh int
+	waitFor(t, "the master to start a new process", func() bool {
+		fresh = a.pids("websocket")[1]
+		return fresh != 0 && fresh != victim
+	})
+	// The new process subscribes; the old subscription went with its
+	// connection.
+	waitCount(t, check, "broadcast", 2)
+	// A client of the new process.
+	var newcomer *wsClient
+	clients, where = spread(t, a, "websocket", wsAddr, 1)
+	for _, w := range clients {
+		if where[w] == fresh {
+			newcomer = w
+		}
+	}
+	survivor.send("hello newcomer")
+	for _, w := range append(clients, survivor) {
+		w.expect("hello newcomer")
+	}
+	newcomer.send("hello from the new process")
+	for _, w := range append(clients, survivor) {
+		w.expect("hello from the new process")
+	}
+	for _, w := range a.status().Workers {
+		if w.Name == "websocket" && (len(w.Exits) != 1 || w.Exits[0].Signal != int(syscall.SIGKILL) || w.Exits[0].Count != 1) {
+			t.Errorf("websocket exits %+v", w.Exits)
+		}
+	}
+}
