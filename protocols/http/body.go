@@ -4,11 +4,78 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"runtime/debug"
+	"time"
+
+	"github.com/workerman-go/workerman"
 )
 
+// bodyMemory is the memory that request bodies kept in memory take in
+// this process, across all connections and protocols. It is changed on
+// the event loop only. A body that would take it over the protocol's
+// BodyMemoryTotal goes to a temporary file instead.
+var bodyMemory int64
+
+// reserveBodyMemory takes n bytes of the process's body memory for st's
+// request, or reports false when that would pass the limit.
+func (st *connState) reserveBodyMemory(n int64) bool {
+	if n <= 0 || st == nil {
+		return true
+	}
+	if bodyMemory+n > st.p.bodyMemoryTotal() {
+		return false
+	}
+	bodyMemory += n
+	st.memHeld += n
+	return true
+}
+
+// releaseBodyMemory gives back what st's request took.
+func (st *connState) releaseBodyMemory() {
+	if st == nil || st.memHeld == 0 {
+		return
+	}
+	bodyMemory -= st.memHeld
+	bodyReleased += st.memHeld
+	st.memHeld = 0
+	if bodyMemory == 0 && bodyReleased >= trimAfter && !trimPending {
+		// A burst of bodies in memory is over: give the memory back to
+		// the system once the loop has been quiet for a moment, rather
+		// than when the garbage collector next happens to run.
+		trimPending = true
+		workerman.Timer.Once(trimDelay, trimMemory)
+	}
+}
+
+// Memory of bodies is given back to the system after a burst of at least
+// trimAfter bytes, trimDelay after the last body of it was released, and
+// not while bodies are kept in memory.
+const (
+	trimAfter = 16 << 20
+	trimDelay = time.Second
+)
+
+var (
+	bodyReleased int64 // bytes released since the last trim (on the loop)
+	trimPending  bool
+)
+
+func trimMemory() {
+	trimPending = false
+	if bodyMemory != 0 {
+		return
+	}
+	bodyReleased = 0
+	debug.FreeOSMemory()
+}
+
 // bodySink collects a request body that arrives in pieces: in memory up to
-// a limit, then in a temporary file.
+// a limit (of the request and of the process), else in a temporary file.
+// A body whose announced length is over the limit goes to its file from
+// the first byte: each piece is written from the connection's read buffer
+// as it arrives, so a streamed upload holds no body memory at all.
 type bodySink struct {
+	st       *connState
 	mem      []byte
 	file     *os.File
 	size     int64
@@ -16,25 +83,60 @@ type bodySink struct {
 	dir      string
 }
 
-func (s *bodySink) write(p []byte) error {
-	s.size += int64(len(p))
-	if s.file == nil && len(s.mem)+len(p) <= s.memLimit {
-		s.mem = append(s.mem, p...)
-		return nil
-	}
-	if s.file == nil {
-		f, err := os.CreateTemp(s.dir, "workerman-body-")
-		if err != nil {
-			return err
+// newBodySink returns the sink of a body of n bytes, or of unknown length
+// (chunked) when n < 0.
+func (st *connState) newBodySink(n int64) (*bodySink, error) {
+	s := &bodySink{st: st, memLimit: st.p.bodyMemoryLimit(), dir: st.p.tempDir()}
+	if n >= 0 {
+		if n > int64(s.memLimit) || !st.reserveBodyMemory(n) {
+			return s, s.toFile()
 		}
-		// The file is unlinked at once: it lives while it is open, and
-		// nothing is left behind if the process dies.
-		os.Remove(f.Name())
-		s.file = f
+		s.mem = make([]byte, 0, n)
+	}
+	return s, nil
+}
+
+// toFile moves the body to an unlinked temporary file.
+func (s *bodySink) toFile() error {
+	f, err := os.CreateTemp(s.dir, "workerman-body-")
+	if err != nil {
+		return err
+	}
+	// The file is unlinked at once: it lives while it is open, and
+	// nothing is left behind if the process dies.
+	os.Remove(f.Name())
+	s.file = f
+	if len(s.mem) > 0 {
 		if _, err := f.Write(s.mem); err != nil {
 			return err
 		}
-		s.mem = nil
+	}
+	s.mem = nil
+	s.st.releaseBodyMemory()
+	return nil
+}
+
+func (s *bodySink) write(p []byte) error {
+	s.size += int64(len(p))
+	if s.file == nil {
+		need := len(s.mem) + len(p)
+		if need <= cap(s.mem) {
+			s.mem = append(s.mem, p...)
+			return nil
+		}
+		if need <= s.memLimit {
+			// Grow by doubling, within the limits.
+			c := min(max(2*cap(s.mem), need, 512), s.memLimit)
+			if s.st.reserveBodyMemory(int64(c - cap(s.mem))) {
+				m := make([]byte, len(s.mem), c)
+				copy(m, s.mem)
+				s.mem = append(m, p...)
+				return nil
+			}
+		}
+		if err := s.toFile(); err != nil {
+			return err
+		}
 	}
 	_, err := s.file.Write(p)
 	return err

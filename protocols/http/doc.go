@@ -63,9 +63,13 @@
 // field. Request-smuggling
 // shapes (Transfer-Encoding with Content-Length, obs-fold, bare CR or LF,
 // conflicting lengths) are refused; the connection is answered and closed
-// and no other connection is affected. Bodies above BodyMemoryLimit are
-// written to an unlinked temporary file as they arrive, so memory stays
-// bounded whatever the body size. Slow clients are bounded by timeouts,
+// and no other connection is affected. A body whose Content-Length is
+// above BodyMemoryLimit is written to an unlinked temporary file from its
+// first byte, straight from the connection's read buffer, so a streamed
+// upload holds a few KiB of memory whatever its size. Smaller bodies are
+// kept in memory within a total per process (BodyMemoryTotal, across all
+// connections); past it they go to files too, and after a burst of them
+// the memory is given back to the system. Slow clients are bounded by timeouts,
 // checked by one timer per process once a second: ReadHeaderTimeout from
 // the first byte of a request to the end of its head, ReadTimeout for a
 // body that makes no progress, MinBodyRate for a body that trickles once

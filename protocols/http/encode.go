@@ -308,6 +308,7 @@ func (st *connState) finish(dst []byte, start int, r *Request, closing bool) ([]
 	}
 	st.cur = nil
 	st.lastActive = sweeper.tick
+	st.releaseBodyMemory()
 	if r != nil {
 		r.cancel()
 		r.cleanup()

@@ -16,6 +16,7 @@ const (
 	DefaultMaxHeaderBytes    = 16 << 10
 	DefaultMaxHeaderCount    = 100
 	DefaultBodyMemoryLimit   = 1 << 20
+	DefaultBodyMemoryTotal   = 64 << 20
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultReadTimeout       = 30 * time.Second
 	DefaultWriteTimeout      = 60 * time.Second
@@ -48,7 +49,15 @@ type Protocol struct {
 	// BodyMemoryLimit is the largest body kept in memory; larger bodies
 	// (and chunked bodies once they pass it) are written to an unlinked
 	// temporary file in TempDir as they arrive, so memory stays bounded.
+	// A body whose Content-Length is over the limit goes to its file from
+	// the first byte.
 	BodyMemoryLimit int
+	// BodyMemoryTotal bounds the memory that request bodies kept in
+	// memory take in the process, across all its connections: a body
+	// that would pass it goes to a temporary file like a large one. Zero
+	// means DefaultBodyMemoryTotal (64 MiB). It is counted per process;
+	// protocols that set different totals share one count.
+	BodyMemoryTotal int64
 	// UploadMemoryLimit is how much of a multipart form is kept in memory
 	// when it is parsed; larger uploaded files go to temporary files.
 	// Zero means BodyMemoryLimit.
@@ -99,6 +108,12 @@ func (p *Protocol) maxRequestLine() int  { return orInt(p.MaxRequestLine, Defaul
 func (p *Protocol) maxHeaderBytes() int  { return orInt(p.MaxHeaderBytes, DefaultMaxHeaderBytes) }
 func (p *Protocol) maxHeaderCount() int  { return orInt(p.MaxHeaderCount, DefaultMaxHeaderCount) }
 func (p *Protocol) bodyMemoryLimit() int { return orInt(p.BodyMemoryLimit, DefaultBodyMemoryLimit) }
+func (p *Protocol) bodyMemoryTotal() int64 {
+	if p.BodyMemoryTotal > 0 {
+		return p.BodyMemoryTotal
+	}
+	return DefaultBodyMemoryTotal
+}
 func (p *Protocol) maxBody(c *workerman.Connection) int64 {
 	if p.MaxBodySize > 0 {
 		return p.MaxBodySize
@@ -172,6 +187,8 @@ type connState struct {
 	// Streaming body of req.
 	req       *Request
 	remaining int64 // Content-Length bytes still to come
+	streaming bool  // the body of the parsed head is streamed
+	memHeld   int64 // body memory the request holds (bodyMemory)
 	bodyBytes int64 // bytes of the streamed body received so far
 	chunk     chunkedDecoder
 	sink      *bodySink
@@ -248,6 +265,7 @@ func (st *connState) release() {
 		st.sink.file.Close()
 	}
 	st.sink = nil
+	st.releaseBodyMemory()
 	st.reqBlock, st.byteBlock = nil, nil
 	st.closeFile()
 }
@@ -348,8 +366,10 @@ func (st *connState) headParsed(buf []byte, c *workerman.Connection) (int, error
 	h := &st.h
 	end := h.end
 	max := p.maxBody(c)
+	st.streaming = false
 	switch {
 	case h.chunked:
+		st.streaming = true
 		st.expectBody(buf, end)
 		return end, nil
 	case h.contentLength > 0:
@@ -357,7 +377,11 @@ func (st *connState) headParsed(buf []byte, c *workerman.Connection) (int, error
 			return st.refuse(&StatusError{413, "request body larger than the limit"}, len(buf))
 		}
 		st.expectBody(buf, end)
-		if st.streams(c) {
+		// A body received with its head, as one package, is held in the
+		// receive buffer and copied to the Request: it takes twice its
+		// size from the process's total, or else is streamed.
+		if st.streams(c) || !st.reserveBodyMemory(2*h.contentLength) {
+			st.streaming = true
 			return end, nil
 		}
 		st.bodyWait, st.bodyGot, st.bodyStart = true, len(buf), sweeper.tick
@@ -367,13 +391,20 @@ func (st *connState) headParsed(buf []byte, c *workerman.Connection) (int, error
 }
 
 // streams reports whether the body of the parsed head is received in
-// pieces (chunked, or longer than the memory limit or the connection's
-// MaxPackageSize) rather than as part of one package with the head.
+// pieces (chunked, longer than streamAbove, or longer than the
+// connection's MaxPackageSize) rather than as part of one package with
+// the head. A streamed body is copied from the connection's read buffer
+// to memory of its exact size, or to a file, as it arrives.
 func (st *connState) streams(c *workerman.Connection) bool {
 	h := &st.h
-	return h.chunked || h.contentLength > int64(st.p.bodyMemoryLimit()) ||
+	return h.chunked || h.contentLength > streamAbove ||
 		int64(h.end)+h.contentLength > int64(c.MaxPackageSize)
 }
+
+// streamAbove is the body size from which a body is streamed rather than
+// received with its head, which would cost its size twice (the receive
+// buffer, then the Request's copy).
+const streamAbove = 64 << 10
 
 // expectBody answers "Expect: 100-continue" when the body has not started
 // to arrive.
@@ -489,10 +520,16 @@ func (p *Protocol) Decode(pkg []byte, c *workerman.Connection) (any, error) {
 	st.bodyWait = false
 	h := &st.h
 	r := newRequest(st, pkg)
-	if st.streams(c) {
+	if st.streaming {
+		st.streaming = false
 		st.req = r
 		st.phase = phaseBody
-		st.sink = &bodySink{memLimit: p.bodyMemoryLimit(), dir: p.tempDir()}
+		sink, err := st.newBodySink(h.contentLength)
+		st.sink = sink
+		if err != nil {
+			st.fail(err, 0)
+			return nil, nil
+		}
 		st.remaining = h.contentLength
 		st.bodyBytes, st.bodyStart = 0, sweeper.tick
 		st.chunk = chunkedDecoder{}
