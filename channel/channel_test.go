@@ -10,6 +10,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -463,4 +464,31 @@ func TestConcurrentUse(t *testing.T) {
 		defer mu.Unlock()
 		t.Fatalf("received %d of %d", total, senders*each)
 	}
+}
+
+// TestTooLarge: a publish larger than MaxPackageSize is refused by the
+// client, which stays connected; the server would have disconnected it.
+func TestTooLarge(t *testing.T) {
+	_, addr := serveWith(t, func(s *channel.Server) { s.MaxPackageSize = 1000 })
+	a := dial(t, addr, &channel.Options{MaxPackageSize: 1000})
+	r := newRecorder()
+	mustNil(t, a.On("big", r.fn("big")))
+	// 4 + 1 + 1+3 + 1 + 990 = 1000 bytes: the largest frame that passes.
+	mustNil(t, a.Publish("big", strings.Repeat("x", 990)))
+	r.expect(t, "big", strings.Repeat("x", 990))
+	if err := a.Publish("big", strings.Repeat("x", 991)); err == nil || !strings.Contains(err.Error(), "MaxPackageSize") {
+		t.Fatalf("Publish over MaxPackageSize: %v", err)
+	}
+	if err := a.Enqueue("big", strings.Repeat("x", 991)); err == nil {
+		t.Fatal("Enqueue over MaxPackageSize succeeded")
+	}
+	mustNil(t, a.Publish("big", "small"))
+	r.expect(t, "big", "small")
+	if st := a.Stats(); st.Disconnects != 0 || st.Published != 2 {
+		t.Errorf("stats %+v", st)
+	}
+	// Without the client's check, the server disconnects the client.
+	b := dial(t, addr, nil)
+	mustNil(t, b.Publish("big", strings.Repeat("x", 991)))
+	waitFor(t, "the server to disconnect b", func() bool { return b.Stats().Disconnects == 1 })
 }

@@ -27,8 +27,10 @@ type Options struct {
 	// MaxPending bounds the bytes of frames waiting to be sent, while the
 	// server is unreachable or slow; 0 means 4 MiB.
 	MaxPending int
-	// MaxPackageSize bounds one frame received from the server; 0 means
-	// 10 MiB.
+	// MaxPackageSize bounds one frame received from the server, and one
+	// sent: a Publish or Enqueue whose frame would be larger is refused
+	// (a server with the same limit would disconnect the client for it).
+	// 0 means 10 MiB, the server's default.
 	MaxPackageSize int
 	// OnConnect runs on the loop each time the client is connected (again);
 	// subscriptions have been sent by then.
@@ -367,8 +369,8 @@ func (c *Client) Unsubscribe(event string) error {
 // Publish sends an event to every subscriber (this client too, if it is
 // subscribed), Workerman's publish. data is a []byte, a string or any
 // JSON-encodable value. It returns at once; an error means the event was
-// not sent (it cannot be encoded, the queue is full, or the client is
-// closed).
+// not sent (it cannot be encoded, its frame is over
+// Options.MaxPackageSize, the queue is full, or the client is closed).
 func (c *Client) Publish(event string, data any) error {
 	return c.send(opPublish, event, data)
 }
@@ -379,6 +381,14 @@ func (c *Client) Enqueue(queue string, data any) error {
 	return c.send(opEnqueue, queue, data)
 }
 
+// maxFrame is the largest frame the client sends.
+func (c *Client) maxFrame() int {
+	if c.opts.MaxPackageSize > 0 {
+		return c.opts.MaxPackageSize
+	}
+	return 10 << 20
+}
+
 func (c *Client) send(op byte, name string, data any) error {
 	var encErr error
 	err := c.queue(func(b []byte) []byte {
@@ -387,6 +397,10 @@ func (c *Client) send(op byte, name string, data any) error {
 		b = wire.AppendString(b, name)
 		b, encErr = appendData(b, data)
 		if encErr != nil {
+			return b[:start]
+		}
+		if n := len(b) - start; n > c.maxFrame() {
+			encErr = fmt.Errorf("channel: a %d-byte frame is over MaxPackageSize (%d bytes); not sent", n, c.maxFrame())
 			return b[:start]
 		}
 		return wire.End(b, start)
