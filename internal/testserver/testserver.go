@@ -1,0 +1,205 @@
+// Package testserver starts private servers for tests: MariaDB, Redis and
+// Mosquitto, each on a free loopback port with its files in a temporary
+// directory, stopped when the test ends.
+package testserver
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/workerman-go/workerman/internal/wmtest"
+)
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// process is a server program that can be stopped and started again with
+// the same arguments.
+type process struct {
+	t      testing.TB
+	bin    string
+	args   []string
+	cmd    *exec.Cmd
+	exited chan error
+	logf   string
+}
+
+func (p *process) start() {
+	p.t.Helper()
+	p.cmd = exec.Command(p.bin, p.args...)
+	if p.logf != "" {
+		f, err := os.OpenFile(p.logf, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		defer f.Close()
+		p.cmd.Stdout, p.cmd.Stderr = f, f
+	}
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.exited = make(chan error, 1)
+	go func(cmd *exec.Cmd, ch chan error) { ch <- cmd.Wait() }(p.cmd, p.exited)
+}
+
+// stop ends the server with SIGTERM (SIGKILL after 30 s) and waits for it.
+func (p *process) stop() {
+	if p.cmd == nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.exited
+	}
+	p.cmd = nil
+}
+
+// waitDial waits until network/addr accepts connections.
+func (p *process) waitDial(network, addr string) {
+	p.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := net.Dial(network, addr)
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case err := <-p.exited:
+			b, _ := os.ReadFile(p.logf)
+			p.t.Fatalf("%s exited: %v\n%s", filepath.Base(p.bin), err, b)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(p.logf)
+			p.t.Fatalf("%s not ready after 60s\n%s", filepath.Base(p.bin), b)
+		}
+	}
+}
+
+// MariaDB is a private MariaDB server.
+type MariaDB struct {
+	Port int
+	// DSN is a go-sql-driver/mysql data source name for the user app
+	// (password pw), who owns the database app.
+	DSN    string
+	Socket string
+	client string
+	p      *process
+}
+
+// StartMariaDB installs a data directory, starts mariadbd on it and stops it
+// when the test ends. It creates the database app and the user app/pw.
+func StartMariaDB(t testing.TB) *MariaDB {
+	t.Helper()
+	mariadbd := wmtest.RequireTool(t, "mariadbd")
+	install := wmtest.RequireTool(t, "mariadb-install-db")
+	client := wmtest.RequireTool(t, "mariadb")
+	dir, err := os.MkdirTemp("", "wm-mariadb-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	data := filepath.Join(dir, "data")
+	var user []string
+	if os.Geteuid() == 0 {
+		user = []string{"--user=root"}
+	}
+	args := append([]string{"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal", "--skip-test-db"}, user...)
+	if out, err := exec.Command(install, args...).CombinedOutput(); err != nil {
+		t.Fatalf("mariadb-install-db: %v\n%s", err, out)
+	}
+	m := &MariaDB{Port: FreePort(t), Socket: filepath.Join(dir, "mysqld.sock"), client: client}
+	m.DSN = fmt.Sprintf("app:pw@tcp(127.0.0.1:%d)/app", m.Port)
+	m.p = &process{t: t, bin: mariadbd, logf: filepath.Join(dir, "error.log"),
+		args: append([]string{"--no-defaults", "--datadir=" + data, fmt.Sprintf("--port=%d", m.Port),
+			"--bind-address=127.0.0.1", "--socket=" + m.Socket, "--pid-file=" + filepath.Join(dir, "mysqld.pid"),
+			"--skip-log-bin", "--skip-name-resolve", "--innodb-buffer-pool-size=16M", "--max-connections=200"}, user...)}
+	m.Start()
+	t.Cleanup(m.Stop)
+	out, err := exec.Command(client, "--no-defaults", "--socket="+m.Socket, "-uroot", "-e",
+		"CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'pw'; GRANT ALL ON app.* TO 'app'@'127.0.0.1'; CREATE DATABASE app;").CombinedOutput()
+	if err != nil {
+		t.Fatalf("create user: %v %s", err, out)
+	}
+	return m
+}
+
+// Stop stops the server; its data stays for Start.
+func (m *MariaDB) Stop() { m.p.stop() }
+
+// Start starts the server again on the same port and data.
+func (m *MariaDB) Start() {
+	m.p.t.Helper()
+	m.p.start()
+	m.p.waitDial("tcp", "127.0.0.1:"+strconv.Itoa(m.Port))
+}
+
+// Redis is a private redis-server.
+type Redis struct {
+	Addr string
+	p    *process
+}
+
+// StartRedis starts redis-server without persistence and stops it when the
+// test ends.
+func StartRedis(t testing.TB) *Redis {
+	t.Helper()
+	bin := wmtest.RequireTool(t, "redis-server")
+	dir := t.TempDir()
+	port := FreePort(t)
+	r := &Redis{Addr: "127.0.0.1:" + strconv.Itoa(port), p: &process{t: t, bin: bin, logf: filepath.Join(dir, "redis.log"),
+		args: []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"}}}
+	r.p.start()
+	t.Cleanup(r.p.stop)
+	r.p.waitDial("tcp", r.Addr)
+	return r
+}
+
+// Mosquitto is a private MQTT broker.
+type Mosquitto struct {
+	// URL is tcp://127.0.0.1:port for an MQTT client.
+	URL string
+	p   *process
+}
+
+// StartMosquitto starts mosquitto on a loopback port, anonymous access
+// allowed, and stops it when the test ends.
+func StartMosquitto(t testing.TB) *Mosquitto {
+	t.Helper()
+	bin := "/usr/sbin/mosquitto"
+	if _, err := os.Stat(bin); err != nil {
+		bin = wmtest.RequireTool(t, "mosquitto")
+	}
+	dir := t.TempDir()
+	port := FreePort(t)
+	conf := filepath.Join(dir, "mosquitto.conf")
+	cfg := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n", port)
+	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m := &Mosquitto{URL: fmt.Sprintf("tcp://127.0.0.1:%d", port), p: &process{t: t, bin: bin, logf: filepath.Join(dir, "mosquitto.log"),
+		args: []string{"-c", conf}}}
+	m.p.start()
+	t.Cleanup(m.p.stop)
+	m.p.waitDial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	return m
+}
