@@ -34,12 +34,18 @@ import (
 // the copy of the request into a *net/http.Request and a hand-over to the
 // loop per request (see bench/http for the figures). Flush sends what was
 // written so far as a chunked body. The request's context is cancelled
-// when the client goes away. Hijack is not supported.
+// when the client goes away. Hijack is not supported. "OPTIONS *" is
+// answered with 200 and an empty body without calling h, as net/http's
+// server does.
 func Handler(h nethttp.Handler) func(c *workerman.Connection, data any) {
 	return func(c *workerman.Connection, data any) {
 		r, ok := data.(*Request)
 		if !ok {
 			c.Close()
+			return
+		}
+		if r.URI() == "*" {
+			c.Send(NewResponse(200, nil, ""))
 			return
 		}
 		req, err := r.toNetHTTP()

@@ -106,3 +106,25 @@ func TestNetHTTPAdapter(t *testing.T) {
 		t.Fatal("context not cancelled when the client left")
 	}
 }
+
+// TestAdapterOptionsAsterisk: "OPTIONS *" is answered without the
+// handler, as net/http answers it.
+func TestAdapterOptionsAsterisk(t *testing.T) {
+	called := 0
+	w := workerman.NewWorker("http://127.0.0.1:0")
+	w.OnMessage = wmhttp.Handler(nethttp.HandlerFunc(func(rw nethttp.ResponseWriter, r *nethttp.Request) {
+		wmDo(func() { called++ })
+		rw.WriteHeader(418)
+	}))
+	addr := serveWorker(t, w)
+	r := roundTrip(t, addr, "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n")
+	if r.StatusCode != 200 || r.Body != "" || r.ContentLength != 0 {
+		t.Fatalf("OPTIONS *: %d %q %d", r.StatusCode, r.Body, r.ContentLength)
+	}
+	if r := roundTrip(t, addr, "OPTIONS /x HTTP/1.1\r\nHost: a\r\n\r\n"); r.StatusCode != 418 {
+		t.Fatalf("OPTIONS /x: %d", r.StatusCode)
+	}
+	if n := loopInt(&called); n != 1 {
+		t.Fatalf("handler called %d times", n)
+	}
+}

@@ -136,3 +136,24 @@ func TestRequestLineLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestOptionsAsterisk: "OPTIONS *" reaches OnMessage with URI and Path
+// "*"; the asterisk with another method is refused.
+func TestOptionsAsterisk(t *testing.T) {
+	var got []string
+	addr := serve(t, nil, func(c *workerman.Connection, r *wmhttp.Request) {
+		got = append(got, r.Method()+" "+r.URI()+" "+r.Path())
+		c.Send("ok")
+	})
+	if r := roundTrip(t, addr, "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"); r.StatusCode != 200 {
+		t.Fatalf("OPTIONS *: %d", r.StatusCode)
+	}
+	var g []string
+	wmDo(func() { g = append(g, got...) })
+	if len(g) != 1 || g[0] != "OPTIONS * *" {
+		t.Fatalf("handler saw %q", g)
+	}
+	if r := roundTrip(t, addr, "GET * HTTP/1.1\r\nHost: a\r\n\r\n"); r.StatusCode != 400 {
+		t.Fatalf("GET *: %d", r.StatusCode)
+	}
+}

@@ -24,7 +24,9 @@
 // order: while a request waits for its response (answered later from a
 // timer, workerman.Async or the net/http adapter), the requests pipelined
 // behind it wait too. One request gets one response; a second Send fails
-// with ErrNoRequest.
+// with ErrNoRequest. "OPTIONS *" (a question about the server, not a
+// resource) reaches OnMessage like any request, with URI and Path "*";
+// WebServer and the net/http adapter answer it themselves.
 //
 // # Where PHP's functions went
 //

@@ -4,9 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"io/fs"
+	"log/slog"
 	"mime"
+	"mime/multipart"
 	nethttp "net/http"
+	"net/textproto"
 	"net/url"
 	"os"
 	"path"
@@ -29,11 +33,15 @@ import (
 //	workerman.RunAll()
 //
 // A request for a file that does not exist goes to Handler (the index
-// handler, where PHP's WebServer runs index.php), or gets 404. It answers
-// GET and HEAD with Last-Modified, ETag, If-Modified-Since,
-// If-None-Match, If-Range and single byte ranges; it refuses paths that
-// leave the root (also through symbolic links) and dot-files, and lists
-// directories only when ListDirectories is set.
+// handler, where PHP's WebServer runs index.php), or gets 404; so does a
+// file named with a trailing slash ("/a.txt/"). It answers GET and HEAD
+// with Last-Modified, ETag, If-Modified-Since, If-None-Match, If-Range
+// and byte ranges (several as multipart/byteranges, at most MaxRanges and
+// none overlapping, else 416), and "OPTIONS *" with the methods it
+// allows; it refuses paths that leave the root (also through symbolic
+// links) and dot-files, and lists directories only when ListDirectories
+// is set. The document root is chosen by Request.HostName: the Host field,
+// or the authority of an absolute-form target.
 type WebServer struct {
 	*workerman.Worker
 	// Index is the file served for a directory; "" means "index.html".
@@ -110,6 +118,11 @@ func (ws *WebServer) ServeFile(c *workerman.Connection, r *Request) bool {
 	if root == nil {
 		return false
 	}
+	if r.URI() == "*" {
+		// "OPTIONS *" asks about the server, not a resource.
+		c.Send(NewResponse(200, map[string]string{"Allow": "GET, HEAD, OPTIONS"}, ""))
+		return true
+	}
 	p, err := url.PathUnescape(r.Path())
 	if err != nil || strings.IndexByte(p, 0) >= 0 {
 		c.Send(NewResponse(400, nil, "400 Bad Request\n"))
@@ -162,7 +175,8 @@ func (ws *WebServer) ServeFile(c *workerman.Connection, r *Request) bool {
 		}
 		return false
 	}
-	if !fi.Mode().IsRegular() {
+	if !fi.Mode().IsRegular() || strings.HasSuffix(p, "/") {
+		// A file is not a directory: "/a.txt/" names nothing.
 		f.Close()
 		return false
 	}
@@ -241,13 +255,25 @@ func (ws *WebServer) serveOpen(c *workerman.Connection, r *Request, f *os.File, 
 			}
 		}
 		if ok {
-			start, end, status := parseRange(rg, size)
-			switch status {
-			case 206:
+			ranges, status := parseRanges(rg, size)
+			switch {
+			case status == 206 && len(ranges) == 1:
+				start, end := ranges[0].start, ranges[0].end
 				hdr["Content-Range"] = "bytes " + strconv.FormatInt(start, 10) + "-" + strconv.FormatInt(end-1, 10) + "/" + strconv.FormatInt(size, 10)
 				c.Send(NewResponse(206, hdr, "").withOpenFile(f, start, end-start))
 				return
-			case 416:
+			case status == 206 && rangesSize(ranges) <= maxMultipartBytes:
+				body, ctype, err := multipartRanges(f, ranges, size, hdr["Content-Type"])
+				f.Close()
+				if err != nil {
+					slog.Error("http: reading file ranges failed", "file", name, "err", err)
+					c.Send(NewResponse(500, nil, "500 Internal Server Error\n"))
+					return
+				}
+				hdr["Content-Type"] = ctype
+				c.Send(NewResponse(206, hdr, body))
+				return
+			case status == 416:
 				f.Close()
 				hdr["Content-Range"] = "bytes */" + strconv.FormatInt(size, 10)
 				delete(hdr, "Content-Type")
@@ -259,54 +285,125 @@ func (ws *WebServer) serveOpen(c *workerman.Connection, r *Request, f *os.File, 
 	c.Send(NewResponse(200, hdr, "").withOpenFile(f, 0, size))
 }
 
-// parseRange understands one byte range ("bytes=a-b", "bytes=a-",
-// "bytes=-n"). It returns 206 with [start,end), 416 when nothing of the
-// file is in range, or 200 to ignore the header (several ranges, bad
-// syntax).
-func parseRange(h string, size int64) (start, end int64, status int) {
+// MaxRanges bounds the ranges of one request: more get 416.
+const MaxRanges = 16
+
+// maxMultipartBytes bounds the bytes of a multi-range response, which is
+// built in memory; a larger one is answered with the whole file, as RFC
+// 9110 section 14.2 allows.
+const maxMultipartBytes = 1 << 20
+
+type byteRange struct{ start, end int64 }
+
+// parseRanges understands a Range field of byte ranges ("bytes=a-b",
+// "bytes=a-", "bytes=-n", separated by commas). It returns 206 with the
+// satisfiable ranges, [start,end) each; 416 when none is satisfiable, when
+// there are more than MaxRanges, or when two overlap; or 200 to ignore the
+// field (another unit, bad syntax).
+func parseRanges(h string, size int64) ([]byteRange, int) {
 	if !strings.HasPrefix(h, "bytes=") {
-		return 0, 0, 200
+		return nil, 200
 	}
-	spec := strings.TrimSpace(h[6:])
-	if strings.Contains(spec, ",") {
-		return 0, 0, 200
+	var out []byteRange
+	specs := strings.Split(h[6:], ",")
+	n := 0
+	for _, spec := range specs {
+		spec = strings.TrimSpace(spec)
+		if spec == "" {
+			continue
+		}
+		n++
+		if n > MaxRanges {
+			return nil, 416
+		}
+		r, ok, valid := parseRange(spec, size)
+		if !valid {
+			return nil, 200
+		}
+		if ok {
+			out = append(out, r)
+		}
 	}
+	if n == 0 {
+		return nil, 200
+	}
+	if len(out) == 0 {
+		return nil, 416
+	}
+	sorted := append([]byteRange(nil), out...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].start < sorted[j].start })
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i].start < sorted[i-1].end {
+			return nil, 416
+		}
+	}
+	return out, 206
+}
+
+// parseRange parses one range-spec. ok says it is satisfiable; valid
+// says it is well formed.
+func parseRange(spec string, size int64) (r byteRange, ok, valid bool) {
 	i := strings.IndexByte(spec, '-')
 	if i < 0 {
-		return 0, 0, 200
+		return r, false, false
 	}
 	a, b := strings.TrimSpace(spec[:i]), strings.TrimSpace(spec[i+1:])
 	if a == "" {
 		n, err := strconv.ParseInt(b, 10, 64)
-		if err != nil || n < 0 {
-			return 0, 0, 200
+		if err != nil || n < 0 || b[0] == '+' {
+			return r, false, false
 		}
-		if n == 0 {
-			return 0, 0, 416
+		if n == 0 || size == 0 {
+			return r, false, true
 		}
-		if n > size {
-			n = size
-		}
-		return size - n, size, 206
+		return byteRange{size - min(n, size), size}, true, true
 	}
 	s, err := strconv.ParseInt(a, 10, 64)
-	if err != nil || s < 0 {
-		return 0, 0, 200
-	}
-	if s >= size {
-		return 0, 0, 416
+	if err != nil || s < 0 || a[0] == '+' {
+		return r, false, false
 	}
 	e := size
 	if b != "" {
 		n, err := strconv.ParseInt(b, 10, 64)
-		if err != nil || n < s {
-			return 0, 0, 200
+		if err != nil || n < s || b[0] == '+' {
+			return r, false, false
 		}
-		if n+1 < e {
-			e = n + 1
+		e = min(n+1, size)
+	}
+	if s >= size {
+		return r, false, true
+	}
+	return byteRange{s, e}, true, true
+}
+
+// multipartRanges builds a multipart/byteranges body of the ranges of f
+// (RFC 9110 section 14.6), in the order they were asked for.
+func multipartRanges(f *os.File, ranges []byteRange, size int64, ctype string) (string, string, error) {
+	var b strings.Builder
+	mw := multipart.NewWriter(&b)
+	for _, r := range ranges {
+		w, err := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":  {ctype},
+			"Content-Range": {"bytes " + strconv.FormatInt(r.start, 10) + "-" + strconv.FormatInt(r.end-1, 10) + "/" + strconv.FormatInt(size, 10)},
+		})
+		if err != nil {
+			return "", "", err
+		}
+		if _, err := io.Copy(w, io.NewSectionReader(f, r.start, r.end-r.start)); err != nil {
+			return "", "", err
 		}
 	}
-	return s, e, 206
+	if err := mw.Close(); err != nil {
+		return "", "", err
+	}
+	return b.String(), "multipart/byteranges; boundary=" + mw.Boundary(), nil
+}
+
+func rangesSize(ranges []byteRange) (n int64) {
+	for _, r := range ranges {
+		n += r.end - r.start
+	}
+	return n
 }
 
 func (ws *WebServer) list(c *workerman.Connection, r *Request, root *os.Root, rel string) bool {

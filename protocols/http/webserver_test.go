@@ -3,6 +3,8 @@ package http_test
 import (
 	"bufio"
 	"io"
+	"mime"
+	"mime/multipart"
 	nethttp "net/http"
 	"os"
 	"path/filepath"
@@ -125,7 +127,7 @@ func TestWebServer(t *testing.T) {
 	check("GET", "/post.txt", map[string]string{"Host": "blog.example.com", "Range": "bytes=-3"}, 206, "789")
 	check("GET", "/post.txt", map[string]string{"Host": "blog.example.com", "Range": "bytes=7-"}, 206, "789")
 	check("GET", "/post.txt", map[string]string{"Host": "blog.example.com", "Range": "bytes=20-"}, 416, "")
-	check("GET", "/post.txt", map[string]string{"Host": "blog.example.com", "Range": "bytes=0-1,3-4"}, 200, "0123456789")
+	check("GET", "/post.txt", map[string]string{"Host": "blog.example.com", "Range": "bytes=0-1,3-4"}, 206, "*")
 	check("GET", "/post.txt", map[string]string{"Host": "blog.example.com", "Range": "bytes=2-4", "If-Range": `"stale"`}, 200, "0123456789")
 	check("GET", "/post.txt", map[string]string{"Host": "blog.example.com", "Range": "bytes=2-4", "If-Range": etag}, 206, "234")
 	// HEAD and other methods.
@@ -153,5 +155,93 @@ func TestWebServerListingAndDefault404(t *testing.T) {
 	}
 	if code, _, _ := doReq(t, "GET", "http://"+addr+"/nope", nil); code != 404 {
 		t.Fatalf("missing file: %d", code)
+	}
+}
+
+// TestWebServerRangesAndPaths: several ranges are served as
+// multipart/byteranges within bounds; a file named with a trailing slash
+// is not found; "OPTIONS *" is answered; an absolute-form target picks
+// the document root of its authority.
+func TestWebServerRangesAndPaths(t *testing.T) {
+	www := webRoot(t, map[string]string{"a.txt": "0123456789", "index.html": "www"})
+	blog := webRoot(t, map[string]string{"a.txt": "blog a", "index.html": "blog"})
+	addr := startWebServer(t, func(ws *wmhttp.WebServer) {
+		ws.AddRoot("www.example", www)
+		ws.AddRoot("blog.example", blog)
+	})
+	get := func(raw string) rawResponse {
+		t.Helper()
+		return roundTrip(t, addr, raw)
+	}
+	rangeReq := func(spec string) rawResponse {
+		return get("GET /a.txt HTTP/1.1\r\nHost: www.example\r\nRange: " + spec + "\r\n\r\n")
+	}
+	type part struct{ rng, body string }
+	parts := func(r rawResponse) []part {
+		t.Helper()
+		mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || mt != "multipart/byteranges" {
+			t.Fatalf("Content-Type %q", r.Header.Get("Content-Type"))
+		}
+		var out []part
+		mr := multipart.NewReader(strings.NewReader(r.Body), params["boundary"])
+		for {
+			p, err := mr.NextPart()
+			if err == io.EOF {
+				return out
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(p)
+			if ct := p.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+				t.Fatalf("part type %q", ct)
+			}
+			out = append(out, part{p.Header.Get("Content-Range"), string(b)})
+		}
+	}
+	r := rangeReq("bytes=0-1,5-6")
+	if r.StatusCode != 206 {
+		t.Fatalf("two ranges: %d", r.StatusCode)
+	}
+	if got := parts(r); len(got) != 2 || got[0] != (part{"bytes 0-1/10", "01"}) || got[1] != (part{"bytes 5-6/10", "56"}) {
+		t.Fatalf("parts %+v", got)
+	}
+	// Order as asked; an unsatisfiable range is left out.
+	if got := parts(rangeReq("bytes=-2, 1-2, 50-60")); len(got) != 2 || got[0] != (part{"bytes 8-9/10", "89"}) || got[1] != (part{"bytes 1-2/10", "12"}) {
+		t.Fatalf("parts %+v", got)
+	}
+	// One satisfiable range of several is a plain 206.
+	if r := rangeReq("bytes=3-4,70-80"); r.StatusCode != 206 || r.Body != "34" || r.Header.Get("Content-Range") != "bytes 3-4/10" {
+		t.Fatalf("one of two: %d %q", r.StatusCode, r.Body)
+	}
+	many := "bytes=" + strings.TrimSuffix(strings.Repeat("0-0,", wmhttp.MaxRanges+1), ",")
+	for _, spec := range []string{many, "bytes=0-5,3-8", "bytes=0-,0-", "bytes=0-1,0-1", "bytes=50-60,70-"} {
+		if r := rangeReq(spec); r.StatusCode != 416 || r.Header.Get("Content-Range") != "bytes */10" {
+			t.Fatalf("%s: %d, want 416", spec, r.StatusCode)
+		}
+	}
+	// Malformed Range fields are ignored.
+	for _, spec := range []string{"bytes=a-b", "bytes=5-1", "items=0-1", "bytes=", "bytes=+1-2"} {
+		if r := rangeReq(spec); r.StatusCode != 200 || r.Body != "0123456789" {
+			t.Fatalf("%s: %d %q", spec, r.StatusCode, r.Body)
+		}
+	}
+	// A file is not a directory.
+	for _, p := range []string{"/a.txt/", "/a.txt/x", "/a.txt//"} {
+		if r := get("GET " + p + " HTTP/1.1\r\nHost: www.example\r\n\r\n"); r.StatusCode != 404 {
+			t.Fatalf("%s: %d %q", p, r.StatusCode, r.Body)
+		}
+	}
+	// OPTIONS *.
+	if r := get("OPTIONS * HTTP/1.1\r\nHost: www.example\r\n\r\n"); r.StatusCode != 200 || r.Header.Get("Allow") != "GET, HEAD, OPTIONS" || r.Body != "" {
+		t.Fatalf("OPTIONS *: %d %v %q", r.StatusCode, r.Header, r.Body)
+	}
+	// The authority of an absolute-form target picks the root.
+	if r := get("GET http://blog.example/a.txt HTTP/1.1\r\nHost: www.example\r\n\r\n"); r.Body != "blog a" {
+		t.Fatalf("absolute-form: %d %q", r.StatusCode, r.Body)
+	}
+	if r := get("GET http://www.example:8080/a.txt HTTP/1.1\r\nHost: blog.example\r\n\r\n"); r.Body != "0123456789" {
+		t.Fatalf("absolute-form with port: %d %q", r.StatusCode, r.Body)
 	}
 }
