@@ -203,3 +203,38 @@ func StartMosquitto(t testing.TB) *Mosquitto {
 	m.p.waitDial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	return m
 }
+
+// Dnsmasq is a private DNS server answering for the zone test: the names
+// given to StartDnsmasq, NXDOMAIN for every other name in it.
+type Dnsmasq struct {
+	// Addr is 127.0.0.1:port, on UDP and TCP.
+	Addr string
+	p    *process
+}
+
+// StartDnsmasq starts dnsmasq on a loopback port with no upstream servers,
+// serving records ("name,address[,address]", dnsmasq's --host-record), and
+// stops it when the test ends.
+func StartDnsmasq(t testing.TB, records ...string) *Dnsmasq {
+	t.Helper()
+	bin := "/usr/sbin/dnsmasq"
+	if _, err := os.Stat(bin); err != nil {
+		bin = wmtest.RequireTool(t, "dnsmasq")
+	}
+	dir := t.TempDir()
+	port := FreePort(t)
+	args := []string{"--keep-in-foreground", "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+		"--listen-address=127.0.0.1", "--bind-interfaces", "--port=" + strconv.Itoa(port),
+		"--pid-file=" + filepath.Join(dir, "dnsmasq.pid"), "--local=/test/", "--log-facility=-"}
+	if os.Geteuid() == 0 {
+		args = append(args, "--user=root")
+	}
+	for _, r := range records {
+		args = append(args, "--host-record="+r)
+	}
+	d := &Dnsmasq{Addr: "127.0.0.1:" + strconv.Itoa(port), p: &process{t: t, bin: bin, args: args, logf: filepath.Join(dir, "dnsmasq.log")}}
+	d.p.start()
+	t.Cleanup(d.p.stop)
+	d.p.waitDial("tcp", d.Addr)
+	return d
+}
