@@ -13,6 +13,9 @@
 // The Channel server is one more worker of the program, on loopback;
 // cmd/channel-server runs it as a program of its own for several hosts
 // (then pass its address with -channel and drop the server from here).
+//
+// The tests in channel/examples_test.go build this program and run it
+// under the master with WebSocket clients in every process.
 package main
 
 import (

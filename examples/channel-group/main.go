@@ -12,6 +12,9 @@
 //		ws.send('{"cmd":"add_group", "group_id":"123"}');
 //		ws.send('{"cmd":"send_to_group", "group_id":"123", "message":"这个是消息"}');
 //	};
+//
+// The tests in channel/examples_test.go build this program and run it
+// under the master with WebSocket clients in every process.
 package main
 
 import (

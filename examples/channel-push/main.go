@@ -14,6 +14,9 @@
 //
 //	curl 'http://127.0.0.1:4237/?content=hello'                                  # everyone
 //	curl 'http://127.0.0.1:4237/?to_worker_id=0&to_connection_id=1&content=hi'  # one connection
+//
+// The tests in channel/examples_test.go build this program and run it
+// under the master with WebSocket clients in every process.
 package main
 
 import (
