@@ -8,12 +8,15 @@
 // In a browser console:
 //
 //	ws = new WebSocket("ws://127.0.0.1:4236");
-//	ws.onmessage = (e) => console.log(e.data);  // workerID:0 connectionID:1 connected
+//	ws.onmessage = (e) => console.log(e.data);  // workerID:0 connectionID:2 connected
 //
 // Then:
 //
 //	curl 'http://127.0.0.1:4237/?content=hello'                                  # everyone
-//	curl 'http://127.0.0.1:4237/?to_worker_id=0&to_connection_id=1&content=hi'  # one connection
+//	curl 'http://127.0.0.1:4237/?to_worker_id=0&to_connection_id=2&content=hi'  # that one connection
+//
+// (Connection IDs count every connection of a process, the process's own
+// connection to the Channel server included.)
 //
 // The tests in channel/examples_test.go build this program and run it
 // under the master with WebSocket clients in every process.
