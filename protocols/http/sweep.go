@@ -60,6 +60,7 @@ func (s *sweepState) sweep() {
 		if c.Status() == workerman.StatusClosed || c.ProtocolData != st || c.Protocol != workerman.Protocol(st.p) {
 			// Closed, or switched to another protocol (an upgrade).
 			s.remove(st)
+			st.releaseBodyMemory()
 			continue
 		}
 		p := st.p
