@@ -56,7 +56,10 @@ type Protocol struct {
 	// memory take in the process, across all its connections: a body
 	// that would pass it goes to a temporary file like a large one. Zero
 	// means DefaultBodyMemoryTotal (64 MiB). It is counted per process;
-	// protocols that set different totals share one count.
+	// protocols that set different totals share one count. After a burst
+	// of at least 16 MiB of such bodies, a second after the last is
+	// released, the memory is given back to the system
+	// (debug.FreeOSMemory: one garbage collection).
 	BodyMemoryTotal int64
 	// UploadMemoryLimit is how much of a multipart form is kept in memory
 	// when it is parsed; larger uploaded files go to temporary files.
