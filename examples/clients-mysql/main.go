@@ -9,7 +9,9 @@
 //	curl 'http://127.0.0.1:8090/user?id=1'
 //	curl -X POST 'http://127.0.0.1:8090/transfer?from=1&to=2&amount=10'
 //
-// The tables are in the schema constant; HTTP_LISTEN moves the server.
+// The tables are in the schema constant; HTTP_LISTEN moves the server and
+// PID_FILE names the master's pid file. GET /stats shows the answering
+// process's database and AsyncPool figures.
 package main
 
 import (
@@ -237,6 +239,11 @@ func newServer(listen, dsn string) *workerman.Worker {
 					c.Send("ok\n")
 				}
 			})
+		case "/stats":
+			// This process's figures: its own database pool and AsyncPool.
+			b, _ := json.Marshal(map[string]any{"pid": os.Getpid(), "db": st.db.Stats(), "async": pool.Stats()})
+			c.Send(http.NewResponse(200, map[string]string{"Content-Type": "application/json"}, string(b)))
+			return
 		default:
 			c.Send(http.NewResponse(404, nil, "not found\n"))
 			return
@@ -262,6 +269,9 @@ func main() {
 	dsn := os.Getenv("MYSQL_DSN")
 	if dsn == "" {
 		dsn = "root@tcp(127.0.0.1:3306)/app"
+	}
+	if p := os.Getenv("PID_FILE"); p != "" {
+		workerman.PidFile = p
 	}
 	newServer(listen, dsn)
 	if err := workerman.RunAll(); err != nil {

@@ -2,11 +2,15 @@ package main
 
 import (
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
 	nethttp "net/http"
+	"os"
+	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -206,4 +210,68 @@ func maps(m map[int]int) map[int]int {
 		c[k] = v
 	}
 	return c
+}
+
+// The program as deployed: started with RunAll, two processes, each with
+// its own database pool opened in OnWorkerStart.
+func TestTwoProcesses(t *testing.T) {
+	m, _ := setup(t)
+	dir := t.TempDir()
+	bin := dir + "/clients-mysql"
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	port := testserver.FreePort(t)
+	env := append(os.Environ(), "HTTP_LISTEN=127.0.0.1:"+strconv.Itoa(port), "MYSQL_DSN="+m.DSN, "PID_FILE="+dir+"/app.pid")
+	run := func(args ...string) string {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if out := run("start", "-d"); !strings.Contains(out, "Start success") {
+		t.Fatalf("start -d said:\n%s", out)
+	}
+	t.Cleanup(func() { run("stop") })
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	// New connections spread over the processes; each answers from its
+	// own pool.
+	pids := map[int]bool{}
+	for i := 0; i < 400 && len(pids) < 2; i++ {
+		cl := &nethttp.Client{Timeout: 10 * time.Second, Transport: &nethttp.Transport{DisableKeepAlives: true}}
+		if code, body := get(t, cl, "GET", base+"/user?id=2"); code != 200 || body != `{"id":2,"name":"Ann","sex":"F"}` {
+			t.Fatalf("/user: %d %q", code, body)
+		}
+		_, body := get(t, cl, "GET", base+"/stats")
+		var st struct {
+			Pid int
+			DB  sql.DBStats
+		}
+		if err := json.Unmarshal([]byte(body), &st); err != nil {
+			t.Fatalf("%v: %q", err, body)
+		}
+		if st.DB.MaxOpenConnections != conns {
+			t.Fatalf("process %d's pool: %+v", st.Pid, st.DB)
+		}
+		pids[st.Pid] = true
+	}
+	if len(pids) != 2 {
+		t.Fatalf("answers came from processes %v, want two", pids)
+	}
+	// Both processes queried: make sure each has a connection of its own.
+	for i := 0; i < 100; i++ {
+		cl := &nethttp.Client{Timeout: 10 * time.Second, Transport: &nethttp.Transport{DisableKeepAlives: true}}
+		get(t, cl, "GET", base+"/user?id=1")
+	}
+	out, err := exec.Command("mariadb", "--no-defaults", "--socket="+m.Socket, "-uroot", "-N", "-B", "-e",
+		"SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = 'app'").CombinedOutput()
+	if n, _ := strconv.Atoi(strings.TrimSpace(string(out))); err != nil || n < 2 || n > 2*conns {
+		t.Fatalf("the database sees %q connections of the application (%v), want 2 to %d", out, err, 2*conns)
+	}
+	if out := run("status"); !strings.Contains(out, "clients-mysql") {
+		t.Fatalf("status:\n%s", out)
+	}
 }
