@@ -2,6 +2,8 @@ package http
 
 import (
 	"bytes"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -16,7 +18,16 @@ var fuzzSeeds = []string{
 	"GET / HTTP/1.1\nHost: a\n\n",
 	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
 	"GET / HTTP/9.9\r\nHost: a\r\n\r\n",
+	"GET / HTTP/1.2\r\nHost: [::1]:80\r\n\r\n",
+	"GET https://a%41.example:/x HTTP/1.1\r\nHost: b\r\n\r\n",
+	"GET http://u@h/ HTTP/1.1\r\nHost: h\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: \r\n\r\n",
 }
+
+// uriHost is RFC 3986's uri-host [":" port], written independently of
+// validHost.
+var uriHost = regexp.MustCompile(`^(\[[0-9A-Za-z._~!$&'()*+,;=:-]+\]|([0-9A-Za-z._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*)(:[0-9]*)?$`)
 
 // FuzzRequestHead checks that the head parser never panics, never reads
 // out of bounds, and that every accessor of an accepted request works.
@@ -72,6 +83,19 @@ func FuzzRequestHead(f *testing.F) {
 		r.RawHead()
 		if r.Method() == "" || r.URI() == "" {
 			t.Fatal("empty method or target accepted")
+		}
+		if v := r.ProtocolVersion(); v != "1.0" && v != "1.1" {
+			t.Fatalf("version %q", v)
+		}
+		for _, v := range r.HeaderValues("Host") {
+			if !uriHost.MatchString(v) {
+				t.Fatalf("accepted Host %q", v)
+			}
+		}
+		if hasSchemePrefix([]byte(r.URI())) {
+			if h := r.Host(); h == "" || !uriHost.MatchString(h) || !strings.Contains(r.URI(), "://"+h) {
+				t.Fatalf("absolute-form %q: host %q", r.URI(), h)
+			}
 		}
 	})
 }
@@ -174,4 +198,44 @@ func TestSkipFieldChars(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzRanges checks the Range parser: no panic; what it accepts is within
+// the file, at most MaxRanges ranges, none empty and none overlapping.
+func FuzzRanges(f *testing.F) {
+	for _, s := range []string{"bytes=0-1,5-6", "bytes=-3", "bytes=7-", "bytes=0-5,3-8", "bytes=20-", "bytes= 1-2 , -1", "bytes=0-0,1-1,2-2"} {
+		f.Add(s, int64(10))
+	}
+	f.Fuzz(func(t *testing.T, h string, size int64) {
+		if size < 0 {
+			size = -size
+		}
+		if size < 0 {
+			return
+		}
+		ranges, status := parseRanges(h, size)
+		switch status {
+		case 200, 416:
+			if ranges != nil {
+				t.Fatalf("%d with ranges %v", status, ranges)
+			}
+			return
+		case 206:
+		default:
+			t.Fatalf("status %d", status)
+		}
+		if len(ranges) == 0 || len(ranges) > MaxRanges {
+			t.Fatalf("%d ranges", len(ranges))
+		}
+		for i, r := range ranges {
+			if r.start < 0 || r.end > size || r.start >= r.end {
+				t.Fatalf("range %v of a file of %d", r, size)
+			}
+			for _, q := range ranges[:i] {
+				if r.start < q.end && q.start < r.end {
+					t.Fatalf("overlapping %v and %v", q, r)
+				}
+			}
+		}
+	})
 }
