@@ -41,6 +41,10 @@ func serveWith(t *testing.T, tune func(*channel.Server)) (*channel.Server, strin
 func serveAt(t testing.TB, address string, tune func(*channel.Server)) (*channel.Server, string) {
 	t.Helper()
 	s := channel.NewServer(address)
+	// These servers live through many tests' publishes: a subscriber must
+	// not get the events of the first seconds again. The startup replay
+	// has tests of its own.
+	s.StartupReplay = -1
 	if tune != nil {
 		tune(s)
 	}

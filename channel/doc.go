@@ -55,6 +55,16 @@
 // silently; it reconnects, and Options.OnDisconnect tells the application
 // that it may have missed events.
 //
+// A restarted server (the master replaces one that died) sees its
+// clients come back one by one, and events that the first ones publish
+// from their queues could miss those still reconnecting. So during its
+// first Server.StartupReplay (3 s) a server keeps the events published to
+// it and replays them to each client that subscribes within that time:
+// what was published during the gap reaches every subscriber once the
+// links are back. The price: a client that subscribes in those seconds
+// also gets the events published before it subscribed, and one that loses
+// its new connection again within them may get an event twice.
+//
 // A queue (Enqueue and Watch, Workerman's enqueue/watch) delivers each item
 // to one watcher, in turn. Items enqueued while nobody watches wait in the
 // server, up to Server.MaxQueueItems per queue; past that the server

@@ -2,6 +2,7 @@ package channel
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/workerman-go/workerman"
 	"github.com/workerman-go/workerman/internal/wire"
@@ -44,6 +45,14 @@ type Server struct {
 	// MaxQueueItems bounds the items a queue keeps while nobody watches it;
 	// 0 means 100,000.
 	MaxQueueItems int
+	// StartupReplay is how long after it starts serving the server keeps
+	// the events published to it, and replays them to clients that
+	// subscribe to them within that time. After a restart the clients
+	// come back one by one: an event published by the first one back
+	// still reaches the subscribers that reconnect a moment later. 0 means
+	// 3 s (longer than a client's longest reconnect delay); negative
+	// disables it. At most 10,000 events or 4 MiB are kept.
+	StartupReplay time.Duration
 
 	events map[string]map[*workerman.Connection]int // event → subscriber → members
 	queues map[string]*queue
@@ -54,7 +63,25 @@ type Server struct {
 	dirty       []*workerman.Connection
 	flushPosted bool
 	flushF      func()
+
+	// The events of the startup window, for late subscribers.
+	started    bool
+	replaying  bool
+	early      []earlyEvent
+	earlyBytes int
 }
+
+// earlyEvent is an event published during the startup window.
+type earlyEvent struct {
+	name  string
+	frame []byte // the 'M' frame
+}
+
+// Bounds of what the startup window keeps.
+const (
+	maxEarlyEvents = 10000
+	maxEarlyBytes  = 4 << 20
+)
 
 // subscriber is what the server keeps per client connection.
 type subscriber struct {
@@ -87,6 +114,9 @@ func NewServer(address string) *Server {
 func (s *Server) attach() {
 	w := s.Worker
 	w.OnConnect = func(c *workerman.Connection) {
+		if !s.started {
+			s.startWindow()
+		}
 		c.MaxPackageSize = orDefault(s.MaxPackageSize, 10<<20)
 		c.MaxSendBufferSize = orDefault(s.MaxSendBufferSize, 16<<20)
 		c.UserData = &subscriber{}
@@ -140,11 +170,19 @@ func (s *Server) onMessage(c *workerman.Connection, data any) {
 			subs = map[*workerman.Connection]int{}
 			s.events[name] = subs
 		}
+		_, had := subs[c]
 		subs[c] = int(members)
 		if sub.events == nil {
 			sub.events = map[string]struct{}{}
 		}
 		sub.events[name] = struct{}{}
+		if !had && s.replaying {
+			for _, e := range s.early {
+				if e.name == name {
+					s.send(c, e.frame)
+				}
+			}
+		}
 	case opUnsubscribe:
 		ev := r.Bytes()
 		if r.Done() != nil {
@@ -159,10 +197,16 @@ func (s *Server) onMessage(c *workerman.Connection, data any) {
 			return
 		}
 		subs := s.events[string(ev)]
-		if len(subs) == 0 {
+		if len(subs) == 0 && !s.replaying {
 			return
 		}
 		frame := s.frame(opMessage, p[1:])
+		if s.replaying {
+			s.keepEarly(string(ev), frame)
+		}
+		if len(subs) == 0 {
+			return
+		}
 		for to := range subs {
 			s.send(to, frame)
 		}
@@ -209,6 +253,33 @@ func (s *Server) onMessage(c *workerman.Connection, data any) {
 	default:
 		s.refuse(c, fmt.Sprintf("unknown operation %q", p[0]))
 	}
+}
+
+// startWindow opens the startup window at the first connection.
+func (s *Server) startWindow() {
+	s.started = true
+	d := s.StartupReplay
+	if d < 0 {
+		return
+	}
+	if d == 0 {
+		d = 3 * time.Second
+	}
+	s.replaying = true
+	workerman.Timer.Once(d, func() {
+		s.replaying = false
+		s.early = nil
+		s.earlyBytes = 0
+	})
+}
+
+// keepEarly keeps an event of the startup window, within its bounds.
+func (s *Server) keepEarly(name string, frame []byte) {
+	if len(s.early) >= maxEarlyEvents || s.earlyBytes+len(frame) > maxEarlyBytes {
+		return
+	}
+	s.early = append(s.early, earlyEvent{name: name, frame: append([]byte(nil), frame...)})
+	s.earlyBytes += len(frame)
 }
 
 // send adds a frame to what c gets at the end of this loop turn.
