@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/workerman-go/workerman"
 	"github.com/workerman-go/workerman/internal/testserver"
 	"github.com/workerman-go/workerman/internal/wmtest"
 )
@@ -273,5 +274,71 @@ func TestTwoProcesses(t *testing.T) {
 	}
 	if out := run("status"); !strings.Contains(out, "clients-mysql") {
 		t.Fatalf("status:\n%s", out)
+	}
+}
+
+// The database hangs (SIGSTOP: connections open, no answers) under load:
+// at most conns queries wait on it, a bounded number queue, every other
+// request is refused at once with 503, and each admitted one ends at the
+// pool's Timeout with a clear error. The goroutines stay bounded; when the
+// database wakes up the service goes on.
+func TestDatabaseHangs(t *testing.T) {
+	m, base := setup(t)
+	cl := &nethttp.Client{Timeout: 30 * time.Second, Transport: &nethttp.Transport{MaxIdleConnsPerHost: 128}}
+	if code, _ := get(t, cl, "GET", base+"/user?id=2"); code != 200 {
+		t.Fatalf("before: %d", code)
+	}
+	baseG := runtime.NumGoroutine()
+	m.Pause()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	kinds := map[string]int{}
+	var maxG atomic.Int64
+	const clients = 96 // more than the pool's workers and queue together
+	stop := time.Now().Add(7 * time.Second)
+	for i := 0; i < clients; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(stop) {
+				code, body := get(t, cl, "GET", base+"/user?id=2")
+				kind := fmt.Sprint(code)
+				switch {
+				case code == 503 && strings.HasPrefix(body, "busy: "+workerman.ErrAsyncBusy.Error()):
+					kind = "busy"
+					time.Sleep(10 * time.Millisecond)
+				case code == 503 && (strings.Contains(body, "context deadline exceeded") || strings.Contains(body, "i/o timeout")):
+					kind = "timeout"
+				case code != 200:
+					t.Errorf("unexpected answer: %d %q", code, body)
+				}
+				mu.Lock()
+				kinds[kind]++
+				mu.Unlock()
+				if g := int64(runtime.NumGoroutine()); g > maxG.Load() {
+					maxG.Store(g)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("while hung: %v; goroutines base %d, peak %d", kinds, baseG, maxG.Load())
+	if kinds["timeout"] == 0 || kinds["busy"] == 0 {
+		t.Error("want requests ending at a timeout and requests refused at once")
+	}
+	if limit := int64(baseG + 4*clients + conns*3 + 20); maxG.Load() > limit {
+		t.Errorf("goroutines peaked at %d (base %d, limit %d)", maxG.Load(), baseG, limit)
+	}
+	m.Resume()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, _ := get(t, cl, "GET", base+"/user?id=2")
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("service did not resume: %d", code)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

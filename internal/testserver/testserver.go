@@ -62,6 +62,7 @@ func (p *process) stop() {
 	if p.cmd == nil {
 		return
 	}
+	p.cmd.Process.Signal(syscall.SIGCONT)
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.exited:
@@ -238,3 +239,10 @@ func StartDnsmasq(t testing.TB, records ...string) *Dnsmasq {
 	d.p.waitDial("tcp", d.Addr)
 	return d
 }
+
+// Pause stops the server's process with SIGSTOP: connections stay open and
+// nothing answers, as with a hung server.
+func (m *MariaDB) Pause() { m.p.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume lets a paused server go on.
+func (m *MariaDB) Resume() { m.p.cmd.Process.Signal(syscall.SIGCONT) }
