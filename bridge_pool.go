@@ -38,6 +38,10 @@ var ErrAsyncBusy = errors.New("workerman: async pool busy: all workers running a
 // healthy (a database and a cache), so a slow one cannot take the other's
 // workers. The pool's bookkeeping is safe from any goroutine, but AsyncOn
 // and AsyncFor must be called on the loop, like Connection's methods.
+//
+// docs/clients.md maps the manual's components (MySQL, Redis, HTTP client,
+// DNS, child processes, message queues) to Go libraries and shows the
+// patterns; examples/clients-* are runnable programs for each.
 type AsyncPool struct {
 	// Workers bounds the calls that run at once; 0 means
 	// DefaultAsyncWorkers. Match it to the backend's own limit, such as
@@ -290,14 +294,16 @@ func (p *AsyncPool) exec(t *asyncTask) {
 }
 
 // Context returns a context that is canceled when the connection closes
-// (before OnClose runs). Give it to blocking calls made for this
-// connection, so they stop when nobody is left to answer. It must be called
-// on the loop.
+// (before OnClose runs) or the process's loop stops. Give it to blocking
+// calls made for this connection, so they stop when nobody is left to
+// answer. It must be called on the loop.
 func (c *Connection) Context() context.Context {
 	if c.ext == nil {
 		c.ext = &connExt{}
 	}
-	if c.ext.ctx == nil {
+	// An outbound connection that was closed and reconnected gets a
+	// fresh context.
+	if c.ext.ctx == nil || c.ext.ctx.Err() != nil && c.status != StatusClosed {
 		c.ext.ctx, c.ext.cancel = context.WithCancel(processContext())
 		if c.status == StatusClosed {
 			c.ext.cancel()
