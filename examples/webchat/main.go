@@ -80,6 +80,10 @@ func main() {
 	chat := workerman.NewWorker(addr("websocket", 1))
 	chat.Name = "chat"
 	chat.Count = 2
+	// Each process accepts on its own socket, so the kernel spreads the
+	// users over both; with one shared socket an idle program hands nearly
+	// every new connection to the same process.
+	chat.ReusePort = true
 	chat.Protocol = &websocket.Server{
 		PingInterval: 25 * time.Second,
 		IdleTimeout:  60 * time.Second,
