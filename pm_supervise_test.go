@@ -99,8 +99,11 @@ func testStopGraceful(t *testing.T, bins pmBins) {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(20 * time.Second))
-	c.Write([]byte("sleep 1500\n"))
-	time.Sleep(100 * time.Millisecond) // the request is in flight
+	// The reply comes only once the process is stopping, and 300 ms after
+	// that: the request is in flight when the stop arrives, however long
+	// the stop takes to arrive on a loaded machine.
+	c.Write([]byte("untilstop 300\n"))
+	time.Sleep(100 * time.Millisecond) // the request has been read
 	type result struct {
 		out  string
 		code int

@@ -122,6 +122,21 @@ func main() {
 			workerman.Timer.Once(time.Duration(ms)*time.Millisecond, func() {
 				c.Send(fmt.Sprintf("slept %d stopping=%v", os.Getpid(), workerman.Stopping()))
 			})
+		case "untilstop":
+			// Answers once the process is stopping (then sleeps the given
+			// milliseconds more): a request that is surely in flight when a
+			// stop arrives, however slowly the stop arrives.
+			ms, _ := strconv.Atoi(f[1])
+			var poll int
+			poll = workerman.Timer.Add(10*time.Millisecond, func() {
+				if !workerman.Stopping() {
+					return
+				}
+				workerman.Timer.Del(poll)
+				workerman.Timer.Once(time.Duration(ms)*time.Millisecond, func() {
+					c.Send(fmt.Sprintf("slept %d stopping=%v", os.Getpid(), workerman.Stopping()))
+				})
+			})
 		case "block":
 			ms, _ := strconv.Atoi(f[1])
 			time.Sleep(time.Duration(ms) * time.Millisecond)
