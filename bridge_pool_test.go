@@ -305,3 +305,36 @@ func TestAsyncForClosedConnection(t *testing.T) {
 		t.Fatal("no close")
 	}
 }
+
+// A pool without a queue refuses as soon as every worker is busy.
+func TestAsyncPoolNoQueue(t *testing.T) {
+	pool := &workerman.AsyncPool{Workers: 1, Queue: -1}
+	s := newPoolServer(t, pool)
+	c := poolDial(t, s.addr)
+	c.send(t, "slow")
+	<-s.started
+	c.send(t, "more")
+	if r := c.read(t); r != "busy" {
+		t.Fatalf("got %q, want busy", r)
+	}
+	close(s.release)
+	if r := c.read(t); r != "ok slow" {
+		t.Fatalf("got %q", r)
+	}
+	// The worker is free again (once its goroutine has posted the result
+	// and gone back to waiting): the next call runs.
+	for i := 0; ; i++ {
+		c.send(t, "slow2")
+		r := c.read(t)
+		if r == "ok slow2" {
+			break
+		}
+		if r != "busy" || i == 100 {
+			t.Fatalf("got %q", r)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := poolStats(pool); st.Queue != 0 || st.Rejected < 1 || st.Goroutines != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
