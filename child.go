@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,6 +22,7 @@ const (
 	childFdChannel = 3 // socketpair to the master
 	childFdLog     = 4 // the master's LogFile
 	childFdListen  = 5 // the worker's listening socket, when inherited
+	childFdSockets = 6 // socket pair to the master for inner workers' sockets (see inner.go)
 )
 
 // childInfo is the JSON in WORKERMAN_CHILD.
@@ -59,8 +61,42 @@ type childProc struct {
 	hard     time.Time
 	closed   bool
 	timer    int
+	// drained is set once the connections have been asked to end (see
+	// Drainer); connections established later are asked at once.
+	drained bool
 	// stopCalled records the workers whose OnWorkerStop has run.
 	stopCalled map[*Worker]bool
+	// keeper reaches the master's keeping of inner workers' sockets.
+	keeper *sockKeeper
+	// starting is true while OnWorkerStart runs; listenErrs holds the
+	// workers whose Listen failed meanwhile (and did not succeed later).
+	starting   bool
+	listenErrs map[*Worker]error
+}
+
+// noteListen records the outcome of a Listen during OnWorkerStart.
+func (cp *childProc) noteListen(w *Worker, err error) {
+	if err == nil {
+		delete(cp.listenErrs, w)
+		return
+	}
+	if cp.listenErrs == nil {
+		cp.listenErrs = make(map[*Worker]error)
+	}
+	cp.listenErrs[w] = err
+}
+
+// startError reports the Listen failures of OnWorkerStart.
+func (cp *childProc) startError() error {
+	if len(cp.listenErrs) == 0 {
+		return nil
+	}
+	var msgs []string
+	for w, err := range cp.listenErrs {
+		msgs = append(msgs, fmt.Sprintf("worker %s (%s) could not listen: %v", w.Name, w.socketName, err))
+	}
+	sort.Strings(msgs)
+	return errors.New("in OnWorkerStart, " + strings.Join(msgs, "; "))
 }
 
 var theChild *childProc
@@ -73,8 +109,11 @@ func runChild(env string, ws []*Worker) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(ExitFailure)
 	}
-	for _, fd := range []int{childFdChannel, childFdLog, childFdListen} {
+	for _, fd := range []int{childFdChannel, childFdLog, childFdSockets} {
 		unix.CloseOnExec(fd)
+	}
+	if ci.Fd {
+		unix.CloseOnExec(childFdListen)
 	}
 	unix.SetNonblock(childFdChannel, true)
 	fc := newFrameConn(os.NewFile(childFdChannel, "workerman-master"))
@@ -97,10 +136,8 @@ func runChild(env string, ws []*Worker) {
 	w.ID = ci.ID
 	if ci.Fd {
 		w.fd, w.hasFd, w.inherited = childFdListen, true, true
-	} else {
-		unix.Close(childFdListen)
 	}
-	cp := &childProc{w: w, fc: fc, stopCalled: make(map[*Worker]bool)}
+	cp := &childProc{w: w, fc: fc, stopCalled: make(map[*Worker]bool), keeper: openKeeper(childFdSockets)}
 	theChild = cp
 	l := theProc().loop
 
@@ -128,6 +165,7 @@ func runChild(env string, ws []*Worker) {
 		fail(err)
 	}
 	if w.OnWorkerStart != nil {
+		cp.starting = true
 		func() {
 			defer func() {
 				if r := recover(); r != nil {
@@ -140,6 +178,10 @@ func runChild(env string, ws []*Worker) {
 			}()
 			w.OnWorkerStart(w)
 		}()
+		cp.starting = false
+		if err := cp.startError(); err != nil {
+			fail(err)
+		}
 	}
 	l.Post(func() { fc.Send(&ctlMsg{Type: "ready"}) })
 	if err := l.Run(); err != nil {
@@ -233,6 +275,12 @@ func (cp *childProc) stop(fast bool, timeout time.Duration, retire bool) {
 			if w.OnWorkerStop != nil {
 				w.OnWorkerStop(w)
 			}
+		}
+	}
+	cp.drained = true
+	for _, w := range cp.processWorkers() {
+		for _, c := range w.Connections {
+			drainConn(c)
 		}
 	}
 	if fast {

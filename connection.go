@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"time"
 	"unsafe"
 
 	"github.com/workerman-go/workerman/eventloop"
@@ -205,6 +206,22 @@ func (c *Connection) localAddrPort() netip.AddrPort {
 		return netip.AddrPort{}
 	}
 	return sockaddrToAddrPort(sa)
+}
+
+// Quiet returns how long the peer has sent nothing on the connection, as
+// the kernel measures it (TCP_INFO), and whether that is known: it is for
+// plain TCP connections, not for TLS, Unix-socket or UDP ones. A new
+// connection counts from its establishment. Protocols use it to tell an
+// idle keep-alive connection from one whose next request is on its way.
+func (c *Connection) Quiet() (time.Duration, bool) {
+	if c.fd < 0 || c.transport != "tcp" || c.udpPeer != nil || c.bridged() != nil {
+		return 0, false
+	}
+	info, err := unix.GetsockoptTCPInfo(c.fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(info.Last_data_recv) * time.Millisecond, true
 }
 
 // BytesRead returns the number of bytes received on the connection.

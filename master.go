@@ -70,6 +70,8 @@ type master struct {
 
 	reloadCur, reloadNext *reloadRun
 	ctlWaiters            map[*func(*ctlMsg)]struct{}
+	keptPaths             []string // Unix socket files of inner workers, removed at the end
+	slotFds               [][]int  // per ReusePort worker, a socket per process slot
 	done                  chan struct{}
 }
 
@@ -79,6 +81,8 @@ type slot struct {
 	cur, next *child
 	failures  int
 	timer     int
+	// kept holds the sockets of the slot's inner workers (see inner.go).
+	kept map[string]keptSock
 }
 
 // child is a worker process as the master sees it.
@@ -93,6 +97,7 @@ type child struct {
 	killTimer int
 	errText   string
 	pending   map[uint64]func(*ctlMsg)
+	claimed   map[string]bool // kept sockets the process asked for or gave
 	onReady   func()
 	onFail    func(reason string)
 	onPaused  func()
@@ -202,6 +207,7 @@ func (m *master) prepare() error {
 		return errors.New("no worker: create workers with workerman.NewWorker before RunAll")
 	}
 	m.creds = make([]*syscall.Credential, len(m.ws))
+	m.slotFds = make([][]int, len(m.ws))
 	for i, w := range m.ws {
 		if w.epErr != nil {
 			return w.epErr
@@ -212,7 +218,7 @@ func (m *master) prepare() error {
 		if m.creds[i], err = credentialFor(w); err != nil {
 			return err
 		}
-		if err := m.openListener(w); err != nil {
+		if err := m.openListener(i, w); err != nil {
 			return err
 		}
 		m.total += w.Count
@@ -293,16 +299,12 @@ func credentialFor(w *Worker) (*syscall.Credential, error) {
 
 // cleanup releases what prepare took; the pid file goes last.
 func (m *master) cleanup() {
-	for i, w := range m.ws {
-		if w.hasFd {
-			unix.Close(w.fd)
-			w.fd, w.hasFd = -1, false
-			if w.network() == "unix" {
-				os.Remove(w.ep.path)
-			}
+	for _, w := range m.ws {
+		if w.hasFd && w.network() == "unix" {
+			os.Remove(w.ep.path)
 		}
-		_ = i
 	}
+	m.closeListeners()
 	if m.ctl != nil {
 		m.ctl.Close()
 		m.ctl = nil

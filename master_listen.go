@@ -3,8 +3,6 @@ package workerman
 import (
 	"errors"
 	"fmt"
-	"net/netip"
-	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,49 +12,65 @@ import (
 // exits loses nothing queued.
 
 // openListener opens a worker's listening socket in the master, to be
-// inherited by its processes. A ReusePort worker's processes each bind
-// their own; the master only checks that binding works, so that a start
-// fails with a clear message rather than with processes that keep dying.
-func (m *master) openListener(w *Worker) error {
+// inherited by its processes. A ReusePort worker gets one SO_REUSEPORT
+// socket per process slot (the kernel spreads connections over them), and
+// the process that replaces a slot's process (reload, restart) inherits
+// the slot's socket: nothing queued on it is lost either.
+func (m *master) openListener(wi int, w *Worker) error {
 	if w.socketName == "" {
 		return nil
 	}
 	if w.Transport == "ssl" && w.TLSConfig == nil {
 		return fmt.Errorf("workerman: worker %q: transport ssl needs TLSConfig with a certificate", w.socketName)
 	}
-	if w.ReusePort {
-		return probeBind(w)
+	if !w.ReusePort {
+		return w.openSocket()
 	}
-	return w.openSocket()
-}
-
-// probeBind binds (without listening) a SO_REUSEPORT socket like the ones
-// a ReusePort worker's processes will listen on.
-func probeBind(w *Worker) error {
 	if w.network() == "unix" {
 		return errors.New("workerman: worker " + w.socketName + ": ReusePort needs an IP address")
 	}
-	ip, err := w.ep.resolve()
-	if err != nil {
-		return err
-	}
-	sa, family := sockaddrOf(netip.AddrPortFrom(ip, uint16(w.ep.port)))
-	stype := unix.SOCK_STREAM
-	if w.network() == "udp" {
-		stype = unix.SOCK_DGRAM
-	}
-	fd, err := unix.Socket(family, stype|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return os.NewSyscallError("socket", err)
-	}
-	defer unix.Close(fd)
-	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
-	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
-	if family == unix.AF_INET6 {
-		unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0)
-	}
-	if err := unix.Bind(fd, sa); err != nil {
-		return bindError(w.ep, err)
+	ep := w.ep
+	ep.network = w.network()
+	for id := 0; id < w.Count; id++ {
+		fd, err := listenSocket(ep, w.Backlog, true)
+		if err != nil {
+			return err
+		}
+		m.slotFds[wi] = append(m.slotFds[wi], fd)
 	}
 	return nil
+}
+
+// listenFd returns the listening socket a process of worker wi with id
+// inherits, or -1.
+func (m *master) listenFd(wi, id int) int {
+	w := m.ws[wi]
+	if w.ReusePort {
+		if id < len(m.slotFds[wi]) {
+			return m.slotFds[wi][id]
+		}
+		return -1
+	}
+	if w.hasFd {
+		return w.fd
+	}
+	return -1
+}
+
+// closeListeners closes the master's listening sockets: new clients are
+// refused from then on (the processes close their copies as they stop
+// accepting).
+func (m *master) closeListeners() {
+	for wi, w := range m.ws {
+		if w.hasFd {
+			unix.Close(w.fd)
+			w.fd, w.hasFd = -1, false
+		}
+		if wi < len(m.slotFds) {
+			for _, fd := range m.slotFds[wi] {
+				unix.Close(fd)
+			}
+			m.slotFds[wi] = nil
+		}
+	}
 }

@@ -2,15 +2,22 @@ package workerman
 
 import "fmt"
 
-// Rolling reload: each old process is replaced by a new one running the
-// binary now on disk, one at a time, the new one accepting before the old
-// one stops.
+// Rolling reload: the processes of each worker in turn are replaced by
+// new ones running the binary now on disk. All the new processes of a
+// worker start first, and once every one of them accepts, all the old ones
+// stop accepting together and finish their connections: capacity never
+// dips, and a client that an old process says goodbye to (a WebSocket
+// close frame, an HTTP "Connection: close") reconnects to a new process
+// rather than to an old one about to go, so each long-lived connection
+// moves once per reload. A new process that fails to start fails the
+// reload: the new processes of that worker are stopped again, its old
+// processes keep serving, and the workers after it are left as they are.
 
-// reloadRun is one rolling reload: the processes still to replace, and
-// the command lines waiting for its outcome.
+// reloadRun is one rolling reload: the processes still to replace, worker
+// by worker, and the command lines waiting for its outcome.
 type reloadRun struct {
 	graceful bool
-	queue    []*child
+	groups   [][]*child
 	waiters  []func(*ctlMsg)
 }
 
@@ -52,63 +59,137 @@ func (m *master) startReload(r *reloadRun) {
 	}
 	m.log.Info(fmt.Sprintf("Workerman[%s] reloading%s", m.p.name, mode))
 	for wi, w := range m.ws {
+		var group []*child
 		for _, sl := range m.slots[wi] {
 			if sl.cur == nil {
 				continue
 			}
 			if w.Reloadable {
-				r.queue = append(r.queue, sl.cur)
+				group = append(group, sl.cur)
 			} else {
 				sl.cur.fc.Send(&ctlMsg{Type: "reload"})
 			}
+		}
+		if len(group) > 0 {
+			r.groups = append(r.groups, group)
 		}
 	}
 	m.reloadStep()
 }
 
-// reloadStep replaces the next old process: it starts the new one, waits
-// until it accepts, then retires the old one, so capacity never dips.
+// reloadStep replaces the processes of the next worker: it starts a new
+// process for each, waits until all of them accept, then retires the old
+// ones together.
 func (m *master) reloadStep() {
 	r := m.reloadCur
 	if r == nil || m.state != mRunning {
 		return
 	}
-	for len(r.queue) > 0 {
-		old := r.queue[0]
-		r.queue = r.queue[1:]
-		sl := m.slots[old.w][old.id]
-		if sl.cur != old || sl.next != nil {
-			// It died and was replaced meanwhile, by the binary on disk.
+	for len(r.groups) > 0 {
+		group := r.groups[0]
+		r.groups = r.groups[1:]
+		type swap struct {
+			old, nc *child
+			timer   int
+		}
+		var swaps []*swap
+		failure := ""
+		for _, old := range group {
+			sl := m.slots[old.w][old.id]
+			if sl.cur != old || sl.next != nil {
+				// It died and was replaced meanwhile, by the binary on disk.
+				continue
+			}
+			nc, err := m.spawn(old.w, old.id)
+			if err != nil {
+				failure = err.Error()
+				break
+			}
+			sl.next = nc
+			swaps = append(swaps, &swap{old: old, nc: nc})
+		}
+		if len(swaps) == 0 && failure == "" {
 			continue
 		}
-		nc, err := m.spawn(old.w, old.id)
-		if err != nil {
-			m.reloadDone(err.Error())
-			return
-		}
-		sl.next = nc
-		timer := m.loop.AddTimer(StartTimeout, false, func() {
-			if !nc.ready {
-				nc.errText = fmt.Sprintf("not ready within %v (StartTimeout)", StartTimeout)
-				nc.proc.Kill()
+		pending := len(swaps)
+		// settle runs once every new process of the group is ready or has
+		// failed: on success the old ones retire, on failure the new ones.
+		settle := func() {
+			if m.reloadCur != r || m.state != mRunning {
+				// Stopping: the stop has told every process already.
+				return
 			}
-		})
-		nc.onReady = func() {
-			m.loop.DelTimer(timer)
-			sl.next = nil
-			prev := sl.cur
-			sl.cur = nc
-			if prev == nil || prev.retiring {
+			if failure != "" {
+				for _, x := range swaps {
+					sl := m.slots[x.nc.w][x.nc.id]
+					if sl.next == x.nc {
+						sl.next = nil
+						if _, alive := m.children[x.nc.pid]; alive {
+							x.nc.retiring = true
+							m.tell(x.nc, "stop", r.graceful)
+						}
+					}
+					if sl.cur == nil && m.state == mRunning {
+						// The old one died meanwhile.
+						m.respawn(x.old.w, x.old.id, 0, false)
+					}
+				}
+				m.reloadDone(failure + "; the running processes keep serving")
+				return
+			}
+			retiring := 0
+			done := func() {
+				retiring--
+				if retiring == 0 {
+					m.reloadStep()
+				}
+			}
+			var olds []*child
+			for _, x := range swaps {
+				sl := m.slots[x.nc.w][x.nc.id]
+				sl.next = nil
+				sl.cur = x.nc
+				m.releaseUnclaimed(x.nc)
+				if prev := x.old; prev != nil && !prev.retiring {
+					olds = append(olds, prev)
+				}
+			}
+			if len(olds) == 0 {
 				m.reloadStep()
 				return
 			}
-			m.retire(prev, r.graceful, m.reloadStep)
+			retiring = len(olds)
+			for _, prev := range olds {
+				m.retire(prev, r.graceful, done)
+			}
 		}
-		nc.onFail = func(reason string) {
-			m.loop.DelTimer(timer)
-			m.reloadDone(fmt.Sprintf("the new process %d of worker %s failed to start (%s); the running processes keep serving", nc.pid, m.ws[nc.w].Name, reason))
-			if sl.cur == nil && m.state == mRunning {
-				m.respawn(nc.w, nc.id, 0, false)
+		if pending == 0 {
+			settle()
+			return
+		}
+		for _, x := range swaps {
+			x := x
+			nc := x.nc
+			x.timer = m.loop.AddTimer(StartTimeout, false, func() {
+				if !nc.ready {
+					nc.errText = fmt.Sprintf("not ready within %v (StartTimeout)", StartTimeout)
+					nc.proc.Kill()
+				}
+			})
+			nc.onReady = func() {
+				m.loop.DelTimer(x.timer)
+				if pending--; pending == 0 {
+					settle()
+				}
+			}
+			nc.onFail = func(reason string) {
+				m.loop.DelTimer(x.timer)
+				if failure == "" {
+					failure = fmt.Sprintf("the new process %d of worker %s failed to start (%s)", nc.pid, m.ws[nc.w].Name, reason)
+				}
+				if pending--; pending == 0 {
+					settle()
+				}
 			}
 		}
 		return

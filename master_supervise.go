@@ -21,9 +21,22 @@ func (m *master) spawn(wi, id int) (*child, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("socketpair", err)
 	}
+	sfds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return nil, os.NewSyscallError("socketpair", err)
+	}
+	sockConn, err := packetConn(sfds[0])
+	if err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		unix.Close(sfds[1])
+		return nil, err
+	}
 	info := childInfo{
 		Worker: wi, ID: id, Name: w.Name, Listen: w.socketName,
-		Daemon: m.daemon, Fd: w.hasFd && !w.ReusePort, Master: os.Getpid(),
+		Daemon: m.daemon, Fd: m.listenFd(wi, id) >= 0, Master: os.Getpid(),
 	}
 	b, _ := json.Marshal(info)
 	env := append(append([]string(nil), m.env...), envChild+"="+string(b))
@@ -31,23 +44,28 @@ func (m *master) spawn(wi, id int) (*child, error) {
 	if m.daemon {
 		stdin = m.devnull.Fd()
 	}
-	files := []uintptr{stdin, 1, 2, uintptr(fds[1]), m.logFile.Fd()}
+	// A descriptor of -1 is closed in the new process.
+	listen := ^uintptr(0)
 	if info.Fd {
-		files = append(files, uintptr(w.fd))
+		listen = uintptr(m.listenFd(wi, id))
 	}
+	files := []uintptr{stdin, 1, 2, uintptr(fds[1]), m.logFile.Fd(), listen, uintptr(sfds[1])}
 	pid, err := syscall.ForkExec(m.exe, m.argv, &syscall.ProcAttr{
 		Env:   env,
 		Files: files,
 		Sys:   &syscall.SysProcAttr{Credential: m.creds[wi]},
 	})
 	unix.Close(fds[1])
+	unix.Close(sfds[1])
 	if err != nil {
 		unix.Close(fds[0])
+		sockConn.Close()
 		return nil, fmt.Errorf("cannot start a process of worker %s: %w", w.Name, err)
 	}
 	proc, err := os.FindProcess(pid)
 	if err != nil {
 		unix.Close(fds[0])
+		sockConn.Close()
 		unix.Kill(pid, unix.SIGKILL)
 		return nil, err
 	}
@@ -57,9 +75,13 @@ func (m *master) spawn(wi, id int) (*child, error) {
 		fc:      newFrameConn(os.NewFile(uintptr(fds[0]), "workerman-child")),
 		started: time.Now(),
 		pending: make(map[uint64]func(*ctlMsg)),
+		claimed: make(map[string]bool),
 	}
 	m.children[pid] = c
+	go m.serveSockets(c, sockConn)
+	readDone := make(chan struct{})
 	go func() {
+		defer close(readDone)
 		for {
 			msg, err := c.fc.Recv()
 			if err != nil {
@@ -73,6 +95,12 @@ func (m *master) spawn(wi, id int) (*child, error) {
 		var ws syscall.WaitStatus
 		if err == nil {
 			ws, _ = st.Sys().(syscall.WaitStatus)
+		}
+		// What the process said before it exited (why it failed) is
+		// handled before its exit.
+		select {
+		case <-readDone:
+		case <-time.After(time.Second):
 		}
 		m.loop.Post(func() { m.onChildExit(c, ws) })
 	}()
@@ -92,6 +120,9 @@ func (m *master) onChildMsg(c *child, msg *ctlMsg) {
 		if f := c.onReady; f != nil {
 			c.onReady = nil
 			f()
+		}
+		if m.slots[c.w][c.id].cur == c {
+			m.releaseUnclaimed(c)
 		}
 	case "error":
 		c.errText = msg.Error
@@ -286,12 +317,8 @@ func (m *master) stop(graceful bool) {
 	}
 	// New clients are refused from now on; the processes close their
 	// copies of the sockets as they stop accepting.
-	for _, w := range m.ws {
-		if w.hasFd {
-			unix.Close(w.fd)
-			w.fd, w.hasFd = -1, false
-		}
-	}
+	m.closeListeners()
+	m.closeKept()
 	for _, c := range m.children {
 		m.tell(c, "stop", graceful)
 	}
@@ -306,6 +333,9 @@ func (m *master) finish() {
 		if w.socketName != "" && w.network() == "unix" && !w.ReusePort {
 			os.Remove(w.ep.path)
 		}
+	}
+	for _, path := range m.keptPaths {
+		os.Remove(path)
 	}
 	m.cleanup()
 	if m.startErr == nil {

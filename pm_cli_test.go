@@ -264,7 +264,7 @@ func testStartFailures(t *testing.T, bins pmBins) {
 	}
 	for _, args := range [][]string{{"start"}, {"start", "-d"}} {
 		out, code := s.run(args...)
-		if code != workerman.ExitFailure || !strings.Contains(out, "address already in use") || !strings.Contains(out, "start fail") {
+		if code != workerman.ExitFailure || strings.Count(out, "address already in use") != 1 || !strings.Contains(out, "ss -lntp") || !strings.Contains(out, "start fail") {
 			t.Errorf("%v on a busy port: exit %d\n%s", args, code, out)
 		}
 	}

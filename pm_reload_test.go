@@ -22,11 +22,14 @@ import (
 // SO_REUSEPORT, UDP, Unix sockets and inner workers, through a symbolic
 // link.
 
-// pmLoad opens short connections (connect, ping, read the reply, close)
-// from a few goroutines until stopped, and counts what went wrong.
+// pmLoad opens short connections (connect, send a line, read the reply,
+// close) from a few goroutines until stopped, and counts what went wrong
+// and which build answered.
 type pmLoad struct {
 	addr     string
 	tls      *tls.Config
+	req      string
+	parse    func(reply string) (version string, err error)
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	ok, fail atomic.Int64
@@ -35,8 +38,26 @@ type pmLoad struct {
 	versions map[string]int
 }
 
+// pmStartLoad pings the main worker.
 func pmStartLoad(addr string, workers int, tc *tls.Config) *pmLoad {
-	l := &pmLoad{addr: addr, tls: tc, stop: make(chan struct{}), versions: map[string]int{}}
+	return pmStartLineLoad(addr, workers, tc, "ping", func(r string) (string, error) {
+		if f := strings.Fields(r); len(f) == 5 && f[0] == "pong" {
+			return f[2], nil
+		}
+		return "", fmt.Errorf("bad reply %q", r)
+	})
+}
+
+// pmInnerReply parses "inner <version> <pid>".
+func pmInnerReply(r string) (string, error) {
+	if f := strings.Fields(r); len(f) == 3 && f[0] == "inner" {
+		return f[1], nil
+	}
+	return "", fmt.Errorf("bad reply %q", r)
+}
+
+func pmStartLineLoad(addr string, workers int, tc *tls.Config, req string, parse func(string) (string, error)) *pmLoad {
+	l := &pmLoad{addr: addr, tls: tc, req: req, parse: parse, stop: make(chan struct{}), versions: map[string]int{}}
 	for i := 0; i < workers; i++ {
 		l.wg.Add(1)
 		go l.run()
@@ -53,7 +74,7 @@ func (l *pmLoad) run() {
 			return
 		default:
 		}
-		reply, err := l.once()
+		version, err := l.once()
 		l.mu.Lock()
 		if err != nil {
 			l.fail.Add(1)
@@ -62,7 +83,7 @@ func (l *pmLoad) run() {
 			}
 		} else {
 			l.ok.Add(1)
-			l.versions[strings.Fields(reply)[2]]++
+			l.versions[version]++
 		}
 		l.mu.Unlock()
 		time.Sleep(300 * time.Microsecond)
@@ -82,17 +103,27 @@ func (l *pmLoad) once() (string, error) {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write([]byte("ping\n")); err != nil {
+	if _, err := c.Write([]byte(l.req + "\n")); err != nil {
 		return "", err
 	}
 	r, err := bufio.NewReader(c).ReadString('\n')
 	if err != nil {
 		return "", fmt.Errorf("read: %w (got %q)", err, r)
 	}
-	if f := strings.Fields(r); len(f) != 5 || f[0] != "pong" {
-		return "", fmt.Errorf("bad reply %q", r)
+	return l.parse(strings.TrimSpace(r))
+}
+
+// check reports the failures of a finished load and that build want
+// answered some of its requests.
+func (l *pmLoad) check(t *testing.T, what, want string) {
+	t.Helper()
+	t.Logf("%s: %d requests ok, %d failed, by version %v", what, l.ok.Load(), l.fail.Load(), l.versions)
+	if l.fail.Load() != 0 {
+		t.Errorf("%s: %d requests failed: %v", what, l.fail.Load(), l.errs)
 	}
-	return r, nil
+	if want != "" && l.versions[want] == 0 {
+		t.Errorf("%s: no request reached build %s: %v", what, want, l.versions)
+	}
 }
 
 func (l *pmLoad) finish() {
@@ -408,5 +439,88 @@ func testReloadUnderLoadTLS(t *testing.T, bins pmBins) {
 	}
 	if len(list) != 1 || list[0].Transport != "ssl" || list[0].Protocol != "text" {
 		t.Errorf("connections over TLS: %+v", list)
+	}
+}
+
+// Inner workers (listened on in OnWorkerStart) keep accepting across
+// reload, reload -g and a second reload: the master keeps their sockets,
+// and the new process of each slot accepts from the same queue as the old
+// one. Both kinds are tried: one address shared with SO_REUSEPORT, and an
+// address per process (the manual's port + ID).
+func testInnerWorkerReload(t *testing.T, bins pmBins) {
+	shared, base := pmFreePort(t), pmFreePorts(t, 2)
+	s := newSvc(t, bins.v1, fmt.Sprintf("SVC_INNER_ADDR=text://127.0.0.1:%d", shared), fmt.Sprintf("SVC_INNER_BASE=%d", base))
+	s.startDaemon()
+	before := pmWorkerProcs(s.status(), "svc")
+	loads := map[string]*pmLoad{
+		"main":    pmStartLoad(s.addr(), 2, nil),
+		"shared":  pmStartLineLoad(fmt.Sprintf("127.0.0.1:%d", shared), 2, nil, "hi", pmInnerReply),
+		"inner 0": pmStartLineLoad(fmt.Sprintf("127.0.0.1:%d", base), 1, nil, "hi", pmInnerReply),
+		"inner 1": pmStartLineLoad(fmt.Sprintf("127.0.0.1:%d", base+1), 1, nil, "hi", pmInnerReply),
+	}
+	time.Sleep(200 * time.Millisecond)
+	s.install(bins.v2)
+	for _, args := range [][]string{{"reload"}, {"reload", "-g"}, {"reload"}} {
+		if out := s.must(args...); !strings.Contains(out, "reload success") {
+			t.Errorf("%v: %s", args, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for name, l := range loads {
+		l.finish()
+		l.check(t, name, "v2")
+	}
+	after := pmWorkerProcs(s.status(), "svc")
+	for id, pid := range after {
+		if pid == before[id] {
+			t.Errorf("id %d still served by the old process %d", id, pid)
+		}
+	}
+	// The inner workers' sockets are closed when everything stops.
+	s.must("stop")
+	for _, port := range []int{shared, base, base + 1} {
+		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
+			c.Close()
+			t.Errorf("port %d still accepts after stop", port)
+		}
+	}
+}
+
+// A new process whose inner worker cannot listen fails the reload, with
+// the reason, even when the program only logs the error; the old processes
+// keep serving. start reports the same failure.
+func testReloadInnerListenFails(t *testing.T, bins pmBins) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	s := newSvc(t, bins.v1, "SVC_BUSY_ADDR="+busy.Addr().String())
+	s.startDaemon()
+	before := pmWorkerProcs(s.status(), "svc")
+	s.install(bins.extra)
+	out, code := s.run("reload")
+	for _, want := range []string{"reload fail", "worker extra (text://" + busy.Addr().String() + ") could not listen", "address already in use"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("reload output lacks %q (exit %d):\n%s", want, code, out)
+		}
+	}
+	if code != workerman.ExitFailure || strings.Contains(out, "reload success") {
+		t.Errorf("reload exit %d:\n%s", code, out)
+	}
+	if log := s.read("svc.log"); !strings.Contains(log, "reload failed") || !strings.Contains(log, "could not listen") {
+		t.Errorf("the log does not record the failure:\n%s", log)
+	}
+	after := pmWorkerProcs(s.status(), "svc")
+	if after[0] != before[0] || after[1] != before[1] {
+		t.Errorf("processes changed from %v to %v", before, after)
+	}
+	if p := pmParsePong(t, s.mustAsk("ping")); p.version != "v1" {
+		t.Errorf("ping %+v", p)
+	}
+	s.must("stop")
+	out, code = s.run("start", "-d")
+	if code != workerman.ExitFailure || !strings.Contains(out, "could not listen") {
+		t.Errorf("start of the build whose inner worker cannot listen: exit %d\n%s", code, out)
 	}
 }

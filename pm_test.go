@@ -26,7 +26,10 @@ import (
 // connections. Every subtest runs its own copy with its own pid file and
 // port.
 
-type pmBins struct{ v1, v2, broken string }
+// pmBins are the builds of the test program: v1 and v2 tell themselves
+// apart in their replies, broken fails in OnWorkerStart, and extra (a v2)
+// also listens on SVC_BUSY_ADDR in OnWorkerStart, only logging a failure.
+type pmBins struct{ v1, v2, broken, extra string }
 
 func buildSvc(t *testing.T, dir string) pmBins {
 	t.Helper()
@@ -52,6 +55,7 @@ func buildSvc(t *testing.T, dir string) pmBins {
 		v1:     build("svc-v1", ""),
 		v2:     build("svc-v2", "-X main.version=v2"),
 		broken: build("svc-broken", "-X main.version=v3 -X main.broken=1"),
+		extra:  build("svc-extra", "-X main.version=v2 -X main.extraInner=1"),
 	}
 }
 
@@ -92,6 +96,12 @@ func TestProcessManager(t *testing.T) {
 		{"TwoPrograms", testTwoPrograms},
 		{"UDPAndUnix", testUDPAndUnix},
 		{"InnerWorker", testInnerWorker},
+		{"InnerWorkerReload", testInnerWorkerReload},
+		{"WebSocketGoodbye", testWebSocketGoodbye},
+		{"WebSocketClientReconnects", testWebSocketClientReconnects},
+		{"HTTPKeepAliveReload", testHTTPKeepAliveReload},
+		{"HTTPRetiring", testHTTPRetiring},
+		{"ReloadInnerListenFails", testReloadInnerListenFails},
 		{"OutboundConnections", testOutboundConnections},
 		{"MasterKilled", testMasterKilled},
 		{"SingleProcess", testSingleProcess},
@@ -112,6 +122,29 @@ type svc struct {
 	bin  string
 	port int
 	env  []string
+}
+
+// pmFreePorts finds n consecutive free ports on 127.0.0.1 and returns the
+// first.
+func pmFreePorts(t *testing.T, n int) int {
+	t.Helper()
+	for try := 0; try < 1000; try++ {
+		p := pmFreePort(t)
+		ok := p+n < 65535
+		for k := 1; ok && k < n; k++ {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+k))
+			if err != nil {
+				ok = false
+				break
+			}
+			l.Close()
+		}
+		if ok {
+			return p
+		}
+	}
+	t.Fatalf("no %d consecutive free ports", n)
+	return 0
 }
 
 func pmFreePort(t *testing.T) int {

@@ -46,6 +46,31 @@ type ConnectionCloser interface {
 	OnConnectionClose(c *Connection)
 }
 
+// Drainer is implemented by protocols that can end a connection politely
+// when its process stops (stop, stop -g, reload, reload -g, StopAll), so
+// that clients learn to go elsewhere instead of being cut off: the HTTP
+// protocol lets the request in progress finish, answers it with
+// "Connection: close" and closes idle keep-alive connections; WebSocket
+// sends a close frame with status 1001 (going away).
+//
+// Drain runs on the loop, once per connection, after OnWorkerStop (so what
+// OnWorkerStop sends goes first), and for the connections the process
+// still accepts while it stops. The connection stays open until the
+// protocol closes it or the stop's window ends (StopTimeout,
+// GracefulStopTimeout); whatever is left then is closed. A fast stop
+// (stop, StopAll) closes every connection right after Drain, so what Drain
+// sends is flushed first but nothing is waited for.
+type Drainer interface {
+	Drain(c *Connection)
+}
+
+// drainConn asks c's protocol to end it politely.
+func drainConn(c *Connection) {
+	if d, ok := c.Protocol.(Drainer); ok && c.status == StatusEstablished {
+		d.Drain(c)
+	}
+}
+
 var (
 	registryMu sync.RWMutex
 	registry   = map[string]Protocol{

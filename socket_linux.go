@@ -101,11 +101,11 @@ func bindError(e endpoint, err error) error {
 	var hint string
 	switch {
 	case errors.Is(err, unix.EADDRINUSE):
-		hint = "address already in use: another program (or another copy of this one) listens there; find it with `ss -lntp` and stop it, or choose another port"
+		hint = "another program, or another copy of this one, listens there: find it with `ss -lntp` and stop it, or choose another port"
 	case errors.Is(err, unix.EADDRNOTAVAIL):
-		hint = "cannot assign requested address: the IP is not on this machine; listen on 0.0.0.0 or one of this machine's own addresses"
+		hint = "the IP is not on this machine: listen on 0.0.0.0 or on one of this machine's own addresses"
 	case errors.Is(err, unix.EACCES):
-		hint = "permission denied: ports below 1024 need root (or CAP_NET_BIND_SERVICE)"
+		hint = "ports below 1024 need root (or CAP_NET_BIND_SERVICE)"
 	}
 	if hint != "" {
 		return fmt.Errorf("workerman: listen %s://%s: %w (%s)", e.scheme, where, os.NewSyscallError("bind", err), hint)

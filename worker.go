@@ -37,7 +37,12 @@ type Worker struct {
 	// changeable before listening ("ssl" needs TLSConfig).
 	Transport string
 	// ReusePort gives each process its own SO_REUSEPORT socket instead of
-	// one shared accept queue.
+	// one shared accept queue: the kernel spreads new connections over the
+	// processes by address, where a shared queue gives them to whichever
+	// process waits first (and an idle one takes them all, which for
+	// long-lived connections means one busy process and idle others). The
+	// master opens the sockets, one per process ID, and a process that
+	// replaces another (reload, restart) inherits its socket.
 	ReusePort bool
 	// Backlog is the listen backlog; 0 means DefaultBacklog.
 	Backlog int
@@ -81,7 +86,8 @@ type Worker struct {
 	epErr      error
 	fd         int
 	hasFd      bool // fd is a live listening socket
-	inherited  bool // fd came from the parent process
+	inherited  bool // fd is shared with the master (and so with other processes)
+	kept       bool // fd is an inner worker's socket that the master keeps
 	accepting  bool
 	acc        *acceptor
 	stopped    bool
@@ -152,7 +158,23 @@ func (w *Worker) Addr() net.Addr {
 // Listen starts listening and accepting on the current process's loop. RunAll
 // calls it for every worker; call it yourself for a worker created inside
 // OnWorkerStart.
+//
+// In a worker process started by the master, the socket of a worker
+// created in OnWorkerStart (an inner worker) is kept by the master for the
+// process's slot, and the process that replaces this one (reload, or a
+// restart after it died) listens on the same socket: connections keep
+// being accepted across the swap. A Listen that fails during OnWorkerStart
+// fails the process's start, even if OnWorkerStart goes on: start and
+// reload then report the error and the running processes keep serving.
 func (w *Worker) Listen() error {
+	err := w.listen()
+	if cp := theChild; cp != nil && cp.starting {
+		cp.noteListen(w, err)
+	}
+	return err
+}
+
+func (w *Worker) listen() error {
 	if w.epErr != nil {
 		return w.epErr
 	}
@@ -185,6 +207,9 @@ func (w *Worker) network() string {
 	return "tcp"
 }
 
+// openSocket opens the worker's listening socket: in a worker process
+// started by the master, an inner worker's socket goes through the master
+// (see openInnerSocket); otherwise it is bound here.
 func (w *Worker) openSocket() error {
 	if w.hasFd {
 		return nil
@@ -197,6 +222,14 @@ func (w *Worker) openSocket() error {
 	if w.Transport == "ssl" && w.TLSConfig == nil {
 		return fmt.Errorf("workerman: worker %q: transport ssl needs TLSConfig with a certificate", w.socketName)
 	}
+	if k := innerKeeper(w); k != nil {
+		return w.openInnerSocket(k)
+	}
+	return w.bindSocket()
+}
+
+// bindSocket binds and listens on a new socket.
+func (w *Worker) bindSocket() error {
 	ep := w.ep
 	ep.network = w.network()
 	fd, err := listenSocket(ep, w.Backlog, w.ReusePort)
@@ -249,10 +282,20 @@ func (w *Worker) ResumeAccept() error {
 	return w.startAccepting()
 }
 
-// Unlisten stops accepting and closes the listening socket.
+// Unlisten stops accepting and closes the listening socket. For an inner
+// worker of a process started by the master, the master closes its copy
+// too, so the address is free again.
 func (w *Worker) Unlisten() {
 	w.PauseAccept()
 	if w.hasFd {
+		if w.kept {
+			w.kept = false
+			if cp := theChild; cp != nil && !cp.stopping && cp.keeper != nil {
+				if err := cp.keeper.release(w); err != nil {
+					logger().Warn("cannot tell the master to close the socket of an inner worker", "worker", w.Name, "listen", w.socketName, "err", err)
+				}
+			}
+		}
 		unix.Close(w.fd)
 		w.fd, w.hasFd = -1, false
 		if w.network() == "unix" && !w.inherited {
@@ -364,6 +407,10 @@ func (w *Worker) connected(c *Connection) {
 	}
 	if w.OnConnect != nil && c.status == StatusEstablished {
 		w.OnConnect(c)
+	}
+	if cp := theChild; cp != nil && cp.drained {
+		// Accepted while the process stops: it is told so at once.
+		drainConn(c)
 	}
 }
 

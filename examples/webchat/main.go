@@ -12,7 +12,9 @@
 // WebSocket worker (two processes) and a text worker (one process) hold the
 // browsers and the terminals; a channel server ties the processes into one
 // room, through the push package's groups. Try ./bin/webchat status,
-// reload, connections and stop from another terminal.
+// reload, connections and stop from another terminal: on reload the page
+// says the server is restarting and reconnects by itself, keeping its
+// nickname.
 package main
 
 import (
@@ -80,9 +82,9 @@ func main() {
 	chat := workerman.NewWorker(addr("websocket", 1))
 	chat.Name = "chat"
 	chat.Count = 2
-	// Each process accepts on its own socket, so the kernel spreads the
-	// users over both; with one shared socket an idle program hands nearly
-	// every new connection to the same process.
+	// A socket per process: the kernel spreads the browsers over both
+	// processes (a shared accept queue would give every new connection to
+	// whichever process is idle, so long-lived ones pile up on one).
 	chat.ReusePort = true
 	chat.Protocol = &websocket.Server{
 		PingInterval: 25 * time.Second,
@@ -137,6 +139,15 @@ func main() {
 			if name, ok := c.UserData.(string); ok {
 				say(name + " left")
 			}
+		}
+	}
+
+	// A reload (or a stop) says goodbye: browsers get a WebSocket close
+	// frame with code 1001 from the framework, and the page reconnects by
+	// itself; terminals have no such frame, so they are told in words.
+	term.OnWorkerStop = func(w *workerman.Worker) {
+		for _, c := range w.Connections {
+			c.Close("* the server is restarting or stopping; connect again in a moment")
 		}
 	}
 

@@ -19,7 +19,8 @@ import (
 // TestDemo builds the demonstration server, starts it as a daemon, and
 // checks the page, that two browser-side WebSocket users (Python
 // websockets) served by different processes and a terminal user meet in
-// one room, that status answers, and that stop stops it.
+// one room, that status answers, that after a reload a WebSocket user and
+// a terminal user are back in the room, and that stop stops it.
 func TestDemo(t *testing.T) {
 	py := wmtest.RequireTool(t, "/usr/bin/python3")
 	if err := exec.Command(py, "-c", "import websockets").Run(); err != nil {
@@ -67,7 +68,7 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer term.Close()
-	term.SetDeadline(time.Now().Add(30 * time.Second))
+	term.SetDeadline(time.Now().Add(60 * time.Second))
 	r := bufio.NewReader(term)
 	if line, _ := r.ReadString('\n'); !strings.HasPrefix(line, "you are guestt") {
 		t.Fatalf("terminal greeting %q", line)
@@ -79,21 +80,26 @@ func TestDemo(t *testing.T) {
 import asyncio, sys, websockets
 async def main():
     url = sys.argv[1]
-    users, spare = {}, []
-    for _ in range(40):
-        ws = await websockets.connect(url)
+    # The kernel spreads connections over the two processes' sockets
+    # (ReusePort) by their addresses: a few connections reach both.
+    async def join():
+        # Nobody reads the spare connections: an unbounded queue lets
+        # them take the room's messages and still close at once.
+        ws = await websockets.connect(url, max_queue=None)
         greeting = await ws.recv()
         assert greeting.startswith("you are guestc"), greeting
-        proc = greeting.split()[2][6]
-        if proc in users:
-            spare.append(ws)
-        else:
-            users[proc] = ws
+        return greeting.split()[2][6], ws
+    users, spare = {}, []
+    for _ in range(10):
+        for proc, ws in await asyncio.gather(*[join() for _ in range(20)]):
+            if proc in users:
+                spare.append(ws)
+            else:
+                users[proc] = ws
         if len(users) == 2:
             break
     assert len(users) == 2, "all connections went to one process: %r" % list(users)
-    for ws in spare:
-        await ws.close()
+    await asyncio.gather(*[ws.close() for ws in spare])
     a, b = users["0"], users["1"]
     await a.send("/nick alice")
     await b.send("/nick bob")
@@ -106,7 +112,7 @@ async def main():
             want.discard(m)
     await asyncio.gather(until(a, "bob: hello from bob", "tom: hi all"), until(b, "alice: hello from alice", "tom: hi all"))
     print("OK")
-asyncio.run(asyncio.wait_for(main(), 25))
+asyncio.run(asyncio.wait_for(main(), 50))
 `
 	done := make(chan string, 1)
 	go func() {
@@ -122,6 +128,11 @@ asyncio.run(asyncio.wait_for(main(), 25))
 	for !seen["alice: hello from alice"] || !seen["bob: hello from bob"] {
 		line, err := r.ReadString('\n')
 		if err != nil {
+			select {
+			case got := <-done:
+				t.Fatalf("terminal: %v; browser side: %s", err, got)
+			case <-time.After(10 * time.Second):
+			}
 			t.Fatalf("terminal: %v (seen %v)", err, seen)
 		}
 		seen[strings.TrimSpace(line)] = true
@@ -133,6 +144,7 @@ asyncio.run(asyncio.wait_for(main(), 25))
 	if out := run("status"); !strings.Contains(out, "chat") || !strings.Contains(out, "web") {
 		t.Fatalf("status:\n%s", out)
 	}
+	testReload(t, py, port, run)
 	if out := run("stop"); !strings.Contains(out, "stop success") {
 		t.Fatalf("stop:\n%s", out)
 	}
@@ -140,7 +152,9 @@ asyncio.run(asyncio.wait_for(main(), 25))
 
 // freePorts finds a port p with p to p+3 free on 127.0.0.1.
 func freePorts(t *testing.T) int {
-	for i := 0; i < 50; i++ {
+	// Many tries: other programs' connections may hold ports of the
+	// ephemeral range.
+	for i := 0; i < 1000; i++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -162,4 +176,135 @@ func freePorts(t *testing.T) int {
 	}
 	t.Fatal("no four consecutive free ports")
 	return 0
+}
+
+// reloadScript is a browser-side user across a reload: it joins as alice,
+// waits for the server's goodbye and prints its close code, reconnects as
+// the page does, and waits for the terminal user's line.
+const reloadScript = `
+import asyncio, sys, websockets
+async def main():
+    url = sys.argv[1]
+    ws = await websockets.connect(url)
+    assert (await ws.recv()).startswith("you are ")
+    await ws.send("/nick alice")
+    print("READY", flush=True)
+    try:
+        while True:
+            await ws.recv()
+    except websockets.ConnectionClosed as e:
+        print("CLOSED", e.rcvd.code if e.rcvd else None, flush=True)
+    for _ in range(100):
+        try:
+            ws = await websockets.connect(url)
+            break
+        except OSError:
+            await asyncio.sleep(0.1)
+    assert (await ws.recv()).startswith("you are ")
+    await ws.send("/nick alice")
+    # The terminal user may not be back yet: say it until answered.
+    async def say():
+        while True:
+            await ws.send("back from alice")
+            await asyncio.sleep(0.5)
+    sayer = asyncio.ensure_future(say())
+    while (await ws.recv()) != "tom: back too":
+        pass
+    sayer.cancel()
+    print("OK", flush=True)
+asyncio.run(asyncio.wait_for(main(), 40))
+`
+
+// testReload reloads the running demo under a WebSocket user and a
+// terminal user and checks that both are back in the room afterwards: the
+// WebSocket user got the close code 1001 and reconnected, the terminal
+// user was told and connected again.
+func testReload(t *testing.T, py string, port int, run func(...string) string) {
+	cmd := exec.Command(py, "-c", reloadScript, "ws://127.0.0.1:"+strconv.Itoa(port+1)+"/")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := make(chan string, 8)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	next := func(what string) string {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				cmd.Wait()
+				t.Fatalf("the WebSocket user ended before %s: %s", what, stderr.String())
+			}
+			return l
+		case <-time.After(45 * time.Second):
+			t.Fatalf("the WebSocket user did not get to %s: %s", what, stderr.String())
+		}
+		return ""
+	}
+	termAddr := "127.0.0.1:" + strconv.Itoa(port+2)
+	term, err := net.DialTimeout("tcp", termAddr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer term.Close()
+	term.SetDeadline(time.Now().Add(60 * time.Second))
+	r := bufio.NewReader(term)
+	r.ReadString('\n')
+	if l := next("joining"); l != "READY" {
+		t.Fatalf("WebSocket user: %q", l)
+	}
+	if out := run("reload"); !strings.Contains(out, "reload success") {
+		t.Fatalf("reload:\n%s", out)
+	}
+	if l := next("the goodbye"); l != "CLOSED 1001" {
+		t.Errorf("the WebSocket user's connection ended with %q, want close code 1001", l)
+	}
+	// The terminal is told, then closed.
+	told := false
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			break
+		}
+		told = told || strings.Contains(line, "restarting")
+	}
+	if !told {
+		t.Error("the terminal user was not told about the restart")
+	}
+	term, err = net.DialTimeout("tcp", termAddr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer term.Close()
+	term.SetDeadline(time.Now().Add(60 * time.Second))
+	r = bufio.NewReader(term)
+	if line, _ := r.ReadString('\n'); !strings.HasPrefix(line, "you are guestt") {
+		t.Fatalf("terminal greeting after the reload %q", line)
+	}
+	term.Write([]byte("/nick tom\n"))
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("terminal after the reload: %v", err)
+		}
+		if strings.TrimSpace(line) == "alice: back from alice" {
+			break
+		}
+	}
+	term.Write([]byte("back too\n"))
+	if l := next("the terminal user's line"); l != "OK" {
+		t.Errorf("WebSocket user after the reload: %q %s", l, stderr.String())
+	}
+	cmd.Wait()
 }

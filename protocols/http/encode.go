@@ -47,7 +47,7 @@ func (p *Protocol) Encode(dst []byte, data any, c *workerman.Connection) ([]byte
 
 // closeAfter reports whether the connection ends after answering r.
 func (st *connState) closeAfter(r *Request) bool {
-	return !r.KeepAlive() || st.closing
+	return !r.KeepAlive() || st.closing || st.draining
 }
 
 // beginResponse returns the request a response answers.
@@ -238,6 +238,7 @@ func (st *connState) encodeResponse(dst []byte, resp *Response) ([]byte, error) 
 			dst = appendChunk(dst, resp.body)
 		}
 		st.outCloses = closing
+		st.sse = sse
 		return st.emit(dst, start, nil)
 	case withBody:
 		dst = append(dst, resp.body...)
@@ -307,8 +308,12 @@ func (st *connState) finish(dst []byte, start int, r *Request, closing bool) ([]
 		}
 	}
 	st.cur = nil
+	st.sse = false
 	st.lastActive = sweeper.tick
 	st.releaseBodyMemory()
+	if st.draining {
+		closing = true
+	}
 	if r != nil {
 		r.cancel()
 		r.cleanup()

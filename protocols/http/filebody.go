@@ -82,7 +82,7 @@ func (st *connState) pump() {
 	// Done: the response is complete.
 	st.closeFile()
 	st.out = outNone
-	closing := st.outCloses
+	closing := st.outCloses || st.draining
 	r := st.cur
 	st.finish(nil, 0, r, closing)
 	if closing {

@@ -174,6 +174,8 @@ type connState struct {
 	out       uint8
 	paused    bool // receiving paused by the protocol until a response is done
 	closing   bool
+	draining  bool // the process is stopping: close after the response in progress
+	sse       bool // the response in progress is a server-sent event stream
 	ready     bool // a request with a streamed body is complete
 	discarded int
 

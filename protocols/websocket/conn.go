@@ -63,6 +63,7 @@ const (
 	flagCloseSent               // a close frame was sent
 	flagCloseRecv               // a close frame was received
 	flagPinged                  // a heartbeat ping is unanswered
+	flagGoAway                  // the process stops: say goodbye once the handshake is done
 )
 
 // state is what a connection keeps in ProtocolData: a few dozen bytes once

@@ -315,6 +315,9 @@ func (e *engine) serverHandshake(pkg []byte, c *workerman.Connection, st *state)
 	st.flags |= flagOpen
 	st.lastSeen = e.tick
 	c.SendRaw(b)
+	if st.flags&flagGoAway != 0 {
+		st.goAway(c)
+	}
 }
 
 func appendHeaders(b []byte, h http.Header) []byte {

@@ -11,6 +11,14 @@
 //	SVC_UDP_ADDR                           address of a UDP echo worker (2 processes)
 //	SVC_UNIX_PATH                          path of a text worker on a Unix socket
 //	SVC_INNER_ADDR                         a worker each process opens in OnWorkerStart (ReusePort)
+//	SVC_INNER_BASE                         a port: each process also opens an inner text worker
+//	                                       on SVC_INNER_BASE+ID, without ReusePort (the manual's way)
+//	SVC_BUSY_ADDR                          with a build made with -X main.extraInner=1, OnWorkerStart
+//	                                       also listens there and only logs a failure
+//	SVC_WS_ADDR                            address of a WebSocket worker (2 processes)
+//	SVC_HTTP_ADDR                          address of an HTTP worker (2 processes)
+//	SVC_EVENTS                             a file where every process appends its lifecycle
+//	                                       events: "start|stop|reload <worker> <pid> <id>"
 //	SVC_CERT, SVC_KEY                      serve the main worker over TLS (transport ssl)
 //	SVC_SINGLE=1                           workerman.SingleProcess
 //	SVC_FAIL=1                             OnWorkerStart panics (start failure)
@@ -24,6 +32,13 @@
 //	whoami        -> "uid <uid>"
 //	reloads       -> "reloads <n>", how often OnWorkerReload ran here
 //	stopall       -> calls workerman.StopAll
+//	panic         -> panics in OnMessage
+//	exit <code>   -> calls os.Exit(code)
+//
+// The WebSocket worker answers each message with "ws <version> <pid>";
+// the HTTP worker answers GET / with "http <version> <pid>", after ms
+// milliseconds for /?sleep=<ms>, and once its process stops for
+// /?until=stopping.
 package main
 
 import (
@@ -37,14 +52,50 @@ import (
 	"time"
 
 	"github.com/workerman-go/workerman"
+	"github.com/workerman-go/workerman/protocols/http"
+	_ "github.com/workerman-go/workerman/protocols/websocket"
 )
 
 // version is set with -ldflags "-X main.version=..." to tell builds apart;
 // a build with -X main.broken=1 fails in OnWorkerStart.
 var (
-	version = "v1"
-	broken  = ""
+	version    = "v1"
+	broken     = ""
+	extraInner = ""
 )
+
+// event appends a lifecycle event to SVC_EVENTS.
+func event(kind string, w *workerman.Worker) {
+	path := os.Getenv("SVC_EVENTS")
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
+	if err != nil {
+		log.Print(err)
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "%s %s %d %d\n", kind, w.Name, os.Getpid(), w.ID)
+}
+
+// lifecycle records the events of a worker's processes.
+func lifecycle(w *workerman.Worker) {
+	start, reload := w.OnWorkerStart, w.OnWorkerReload
+	w.OnWorkerStart = func(w *workerman.Worker) {
+		if start != nil {
+			start(w)
+		}
+		event("start", w)
+	}
+	w.OnWorkerStop = func(w *workerman.Worker) { event("stop", w) }
+	w.OnWorkerReload = func(w *workerman.Worker) {
+		if reload != nil {
+			reload(w)
+		}
+		event("reload", w)
+	}
+}
 
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
@@ -100,10 +151,28 @@ func main() {
 			inner.Name = "inner"
 			inner.ReusePort = true
 			inner.OnMessage = func(c *workerman.Connection, data any) {
-				c.Send(fmt.Sprintf("inner %d", os.Getpid()))
+				c.Send(fmt.Sprintf("inner %s %d", version, os.Getpid()))
 			}
 			if err := inner.Listen(); err != nil {
 				panic(err)
+			}
+		}
+		if base := envInt("SVC_INNER_BASE", 0); base > 0 {
+			inner := workerman.NewWorker(fmt.Sprintf("text://127.0.0.1:%d", base+w.ID))
+			inner.Name = "inner" + strconv.Itoa(w.ID)
+			inner.OnMessage = func(c *workerman.Connection, data any) {
+				c.Send(fmt.Sprintf("inner %s %d", version, os.Getpid()))
+			}
+			if err := inner.Listen(); err != nil {
+				panic(err)
+			}
+		}
+		if addr := os.Getenv("SVC_BUSY_ADDR"); addr != "" && extraInner != "" {
+			// As a program might: the failure is only logged.
+			extra := workerman.NewWorker("text://" + addr)
+			extra.Name = "extra"
+			if err := extra.Listen(); err != nil {
+				log.Printf("extra: %v", err)
 			}
 		}
 	}
@@ -147,6 +216,11 @@ func main() {
 			c.Send(fmt.Sprintf("reloads %d", reloads))
 		case "stopall":
 			workerman.StopAll()
+		case "panic":
+			panic("svc: panic on request")
+		case "exit":
+			code, _ := strconv.Atoi(f[1])
+			os.Exit(code)
 		default:
 			c.Send("unknown " + f[0])
 		}
@@ -180,6 +254,44 @@ func main() {
 			c.Send(fmt.Sprintf("unix %s %d", version, os.Getpid()))
 		}
 	}
+
+	if addr := os.Getenv("SVC_WS_ADDR"); addr != "" {
+		ws := workerman.NewWorker("websocket://" + addr)
+		ws.Name = "ws"
+		ws.Count = 2
+		ws.OnMessage = func(c *workerman.Connection, data any) {
+			c.Send(fmt.Sprintf("ws %s %d", version, os.Getpid()))
+		}
+		lifecycle(ws)
+	}
+	if addr := os.Getenv("SVC_HTTP_ADDR"); addr != "" {
+		h := workerman.NewWorker("http://" + addr)
+		h.Name = "http"
+		h.Count = 2
+		h.OnMessage = func(c *workerman.Connection, data any) {
+			r := data.(*http.Request)
+			reply := fmt.Sprintf("http %s %d", version, os.Getpid())
+			if r.Get("until") == "stopping" {
+				// Answered once the process stops: a request surely in
+				// flight when it retires.
+				var id int
+				id = workerman.Timer.Add(10*time.Millisecond, func() {
+					if workerman.Stopping() {
+						workerman.Timer.Del(id)
+						c.Send(reply)
+					}
+				})
+				return
+			}
+			if ms, _ := strconv.Atoi(r.Get("sleep")); ms > 0 {
+				workerman.Timer.Once(time.Duration(ms)*time.Millisecond, func() { c.Send(reply) })
+				return
+			}
+			c.Send(reply)
+		}
+		lifecycle(h)
+	}
+	lifecycle(w)
 
 	if err := workerman.RunAllArgs(flag.Args()); err != nil {
 		log.Fatal(err)
