@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime/debug"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -143,9 +141,7 @@ func runChild(env string, ws []*Worker) {
 
 	// The master decides when the processes stop: the terminal's Ctrl-C and
 	// hang-up reach it too, and it tells each process.
-	signal.Ignore(syscall.SIGINT, syscall.SIGHUP)
-	l.OnSignal(syscall.SIGTERM, func(os.Signal) { cp.stop(true, StopTimeout, false) })
-	l.OnSignal(syscall.SIGQUIT, func(os.Signal) { cp.stop(false, GracefulStopTimeout, false) })
+	cp.installSignals()
 	go func() {
 		for {
 			m, err := fc.Recv()
@@ -198,6 +194,7 @@ func (cp *childProc) handle(m *ctlMsg) {
 		s := ProcessStats()
 		cp.fc.Send(&ctlMsg{Type: "reply", Seq: m.Seq, Stats: &procStats{
 			Connections: s.Connections, TotalRequest: s.TotalRequest, SendFail: s.SendFail, Timers: s.Timers,
+			Inner: cp.innerWorkers(),
 		}})
 	case "conns":
 		cp.fc.Send(&ctlMsg{Type: "reply", Seq: m.Seq, Conns: cp.connections()})
@@ -227,6 +224,19 @@ func (cp *childProc) processWorkers() []*Worker {
 		}
 	}
 	return append([]*Worker{cp.w}, ws...)
+}
+
+// innerWorkers describes the workers this process listens on besides its
+// own.
+func (cp *childProc) innerWorkers() []InnerWorkerStatus {
+	var out []InnerWorkerStatus
+	for _, w := range cp.processWorkers() {
+		if w == cp.w || !w.hasFd {
+			continue
+		}
+		out = append(out, InnerWorkerStatus{Name: w.Name, Listen: listenName(w), Connections: len(w.Connections)})
+	}
+	return out
 }
 
 func (cp *childProc) connections() []ConnectionInfo {

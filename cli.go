@@ -59,7 +59,12 @@ var (
 	SingleProcess bool
 )
 
-// Exit statuses of the command line, which scripts can rely on.
+// Exit statuses of the command line, which scripts can rely on. They
+// follow the init-script convention (LSB): stop when nothing runs
+// succeeds, since what was asked for is the case (so that deploy scripts
+// and restart can always stop first); reload, status and connections when
+// nothing runs fail with ExitNotRunning, since they cannot do what was
+// asked (LSB's status uses 3 for "not running" too).
 const (
 	// ExitOK: the command succeeded (also: stop when nothing runs).
 	ExitOK = 0
@@ -369,16 +374,51 @@ func findMaster(p paths) (state masterState, pid int, msg string) {
 // cannot be reached. Otherwise it returns the master's pid and findMaster's
 // remark about how it was found.
 func runningMaster(p paths, verb string, notRunningExit int) (pid int, msg string, exit int, ok bool) {
+	return runningMasterAs(p, verb, notRunningExit, false)
+}
+
+// runningMasterAs is runningMaster; with asJSON, what it says is a JSON
+// error object on standard output (see jsonError) instead of text.
+func runningMasterAs(p paths, verb string, notRunningExit int, asJSON bool) (pid int, msg string, exit int, ok bool) {
 	state, pid, msg := findMaster(p)
 	switch state {
 	case notRunning:
-		sayNotRun(p, msg)
+		if asJSON {
+			jsonError(p, "not running", msg, notRunningExit)
+		} else {
+			sayNotRun(p, msg)
+		}
 		return 0, "", notRunningExit, false
 	case broken:
-		say(p, "%s fail: %s", verb, msg)
+		if asJSON {
+			jsonError(p, verb+" fail", msg, ExitFailure)
+		} else {
+			say(p, "%s fail: %s", verb, msg)
+		}
 		return 0, "", ExitFailure, false
 	}
 	return pid, msg, ExitOK, true
+}
+
+// JSONError is what status --json and connections --json print, as one
+// JSON object on standard output, when they cannot report: no master runs
+// (Error "not running", exit status ExitNotRunning), or it cannot be
+// reached or did not answer (exit status ExitFailure).
+type JSONError struct {
+	// Error says what went wrong in a few words.
+	Error string `json:"error"`
+	// Detail explains it, when there is more to say.
+	Detail string `json:"detail,omitempty"`
+	// Program is the program's name, as in Workerman[name].
+	Program string `json:"program"`
+	// ExitCode is the command's exit status.
+	ExitCode int `json:"exit_code"`
+}
+
+// jsonError prints a JSONError.
+func jsonError(p paths, what, detail string, code int) {
+	b, _ := json.Marshal(JSONError{Error: what, Detail: detail, Program: p.name, ExitCode: code})
+	fmt.Println(string(b))
 }
 
 // procStateLetter returns the state of a process as ps shows it (R, S, T,
@@ -557,16 +597,23 @@ func statusRequest(p paths) (*StatusReport, error) {
 }
 
 func statusCommand(p paths, live, asJSON bool) int {
-	pid, msg, exit, ok := runningMaster(p, "status", ExitNotRunning)
+	pid, msg, exit, ok := runningMasterAs(p, "status", ExitNotRunning, asJSON)
 	if !ok {
 		return exit
 	}
 	note(msg)
+	fail := func(err error) int {
+		if asJSON {
+			jsonError(p, "status fail", ctlErrorText(p, pid, err), ExitFailure)
+		} else {
+			say(p, "status fail: %s", ctlErrorText(p, pid, err))
+		}
+		return ExitFailure
+	}
 	if !live {
 		r, err := statusRequest(p)
 		if err != nil {
-			say(p, "status fail: %s", ctlErrorText(p, pid, err))
-			return ExitFailure
+			return fail(err)
 		}
 		printStatus(r, asJSON)
 		return ExitOK
@@ -590,11 +637,14 @@ func statusCommand(p paths, live, asJSON bool) int {
 		case x := <-res:
 			if x.err != nil {
 				if state, _, _ := findMaster(p); state == notRunning {
-					say(p, "has stopped")
+					if asJSON {
+						jsonError(p, "not running", "the program has stopped", ExitOK)
+					} else {
+						say(p, "has stopped")
+					}
 					return ExitOK
 				}
-				say(p, "status fail: %s", ctlErrorText(p, pid, x.err))
-				return ExitFailure
+				return fail(x.err)
 			}
 			if !asJSON {
 				fmt.Print("\x1b[H\x1b[2J\x1b(B\x1b[m")
@@ -617,14 +667,18 @@ func printStatus(r *StatusReport, asJSON bool) {
 }
 
 func connectionsCommand(p paths, asJSON bool) int {
-	pid, msg, exit, ok := runningMaster(p, "connections", ExitNotRunning)
+	pid, msg, exit, ok := runningMasterAs(p, "connections", ExitNotRunning, asJSON)
 	if !ok {
 		return exit
 	}
 	note(msg)
 	m, err := ctlRequest(p, &ctlMsg{Type: "conns"}, 30*time.Second)
 	if err != nil {
-		say(p, "connections fail: %s", ctlErrorText(p, pid, err))
+		if asJSON {
+			jsonError(p, "connections fail", ctlErrorText(p, pid, err), ExitFailure)
+		} else {
+			say(p, "connections fail: %s", ctlErrorText(p, pid, err))
+		}
 		return ExitFailure
 	}
 	if asJSON {
@@ -645,11 +699,6 @@ func connectionsCommand(p paths, asJSON bool) int {
 
 // startCommand starts the master in the foreground or as a daemon.
 func startCommand(p paths, daemon bool, ws []*Worker) int {
-	mode := "DEBUG"
-	if daemon {
-		mode = "DAEMON"
-	}
-	say(p, "start in %s mode", mode)
 	switch state, pid, msg := findMaster(p); state {
 	case running:
 		say(p, "already running (pid %d)", pid)
@@ -658,8 +707,16 @@ func startCommand(p paths, daemon bool, ws []*Worker) int {
 		say(p, "start fail: %s", msg)
 		return ExitFailure
 	}
+	mode := "DEBUG"
+	if daemon {
+		mode = "DAEMON"
+	}
+	say(p, "start in %s mode", mode)
 	if daemon {
 		return launchDaemon(p)
+	}
+	if err := execMaster(); err != nil {
+		note(fmt.Sprintf("cannot start the master with its process title (%v); it runs untitled", err))
 	}
 	return runMaster(p, ws, false, nil)
 }

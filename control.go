@@ -57,6 +57,8 @@ type procStats struct {
 	TotalRequest int64 `json:"total_request"`
 	SendFail     int64 `json:"send_fail"`
 	Timers       int   `json:"timers"`
+	// Inner are the workers the process listens on itself.
+	Inner []InnerWorkerStatus `json:"inner,omitempty"`
 }
 
 // appendFrame appends the frame of m to dst.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ func TestFrameRoundTrip(t *testing.T) {
 			t.Errorf("frame %d: got %+v, want %+v", i, got, want)
 		}
 	}
-	if want := msgs[1].Stats; *want != *mustRead(t, msgs[1]).Stats {
+	if want := msgs[1].Stats; !reflect.DeepEqual(want, mustRead(t, msgs[1]).Stats) {
 		t.Errorf("stats changed in transit")
 	}
 	if _, err := readFrame(&buf); err != io.EOF {

@@ -48,14 +48,9 @@ func launchDaemon(p paths) int {
 		say(p, "start fail: %v", err)
 		return ExitFailure
 	}
-	var env []string
-	for _, kv := range os.Environ() {
-		if !hasEnvKey(kv, envChild) && !hasEnvKey(kv, envDaemon) {
-			env = append(env, kv)
-		}
-	}
+	argv, env := titled(masterTitle(exe), os.Args, roleEnv())
 	env = append(env, envDaemon+"=1")
-	proc, err := os.StartProcess(exe, os.Args, &os.ProcAttr{
+	proc, err := os.StartProcess(exe, argv, &os.ProcAttr{
 		Env:   env,
 		Files: []*os.File{in, out, out, pw},
 		Sys:   &syscall.SysProcAttr{Setsid: true},
@@ -95,6 +90,29 @@ func launchDaemon(p paths) int {
 			return m.Code
 		}
 	}
+}
+
+// execMaster makes the launching process the foreground master: it starts
+// the program again in its place (exec: same process, same terminal) with
+// the master's title, and returns only if that fails; the caller then runs
+// the master itself, untitled.
+func execMaster() error {
+	exe, err := programPath()
+	if err != nil {
+		return err
+	}
+	argv, env := titled(masterTitle(exe), os.Args, roleEnv())
+	return syscall.Exec(exe, argv, append(env, envMaster+"=1"))
+}
+
+// runForegroundMaster is the foreground master started by execMaster.
+func runForegroundMaster(ws []*Worker) int {
+	p, err := resolvePaths()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return ExitFailure
+	}
+	return runMaster(p, ws, false, nil)
 }
 
 // runDaemonMaster is the daemon side of start -d.

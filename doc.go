@@ -16,7 +16,10 @@
 // status, status -d, connections). start makes the launching process the
 // master, which opens the listening sockets and runs Count processes of
 // each worker by executing the program again; a dead process is replaced,
-// reload swaps them one at a time without losing a connection. Code before
+// and reload swaps them for processes running the binary now on disk
+// without refusing a connection: WebSocket clients get a close frame with
+// status 1001, HTTP keep-alive clients "Connection: close" after the
+// request in flight (see Drainer), and reconnect to a new process. Code before
 // RunAll therefore runs in every process: create workers and set fields
 // there, and open per-process resources (database handles, timers,
 // outbound connections) in OnWorkerStart. RunAll's documentation has the

@@ -198,11 +198,7 @@ func (m *master) prepare() error {
 		return fmt.Errorf("cannot find the program's executable: %w", err)
 	}
 	m.argv = append([]string(nil), os.Args...)
-	for _, kv := range os.Environ() {
-		if !hasEnvKey(kv, envChild) && !hasEnvKey(kv, envDaemon) {
-			m.env = append(m.env, kv)
-		}
-	}
+	m.env = roleEnv()
 	if len(m.ws) == 0 {
 		return errors.New("no worker: create workers with workerman.NewWorker before RunAll")
 	}
@@ -314,15 +310,6 @@ func (m *master) cleanup() {
 		// waits for it to know that the master is gone.
 		os.Remove(m.p.pid)
 	}
-}
-
-func (m *master) installSignals() {
-	m.loop.OnSignal(syscall.SIGINT, func(os.Signal) { m.stop(false) })
-	m.loop.OnSignal(syscall.SIGTERM, func(os.Signal) { m.stop(false) })
-	m.loop.OnSignal(syscall.SIGHUP, func(os.Signal) { m.stop(false) })
-	m.loop.OnSignal(syscall.SIGQUIT, func(os.Signal) { m.stop(true) })
-	m.loop.OnSignal(syscall.SIGUSR1, func(os.Signal) { m.reload(false, nil) })
-	m.loop.OnSignal(syscall.SIGUSR2, func(os.Signal) { m.reload(true, nil) })
 }
 
 // startAll starts every process and waits for all of them to get ready.

@@ -51,6 +51,27 @@ func (m *master) reload(graceful bool, reply func(*ctlMsg)) {
 	m.startReload(r)
 }
 
+// replace reloads one process, on its own request (SIGUSR1, SIGUSR2 sent
+// to it): a new process takes its place as in a reload. A process of a
+// worker that is not Reloadable only runs OnWorkerReload.
+func (m *master) replace(c *child, graceful bool) {
+	w := m.ws[c.w]
+	sl := m.slots[c.w][c.id]
+	switch {
+	case m.state != mRunning || sl.cur != c || c.retiring:
+		return
+	case !w.Reloadable:
+		c.fc.Send(&ctlMsg{Type: "reload"})
+		return
+	case m.reloadCur != nil:
+		m.log.Warn("a reload is in progress; the process is replaced by it", "worker", w.Name, "id", c.id, "worker_pid", c.pid)
+		return
+	}
+	m.log.Info(fmt.Sprintf("Workerman[%s] replacing a process on its signal", m.p.name), "worker", w.Name, "id", c.id, "worker_pid", c.pid, "graceful", graceful)
+	m.reloadCur = &reloadRun{graceful: graceful, groups: [][]*child{{c}}}
+	m.reloadStep()
+}
+
 func (m *master) startReload(r *reloadRun) {
 	m.reloadCur = r
 	mode := ""

@@ -129,6 +129,7 @@ func (m *master) buildReport(rs map[*child]*ctlMsg) *StatusReport {
 			ps.Connections, ps.SendFail, ps.Timers, ps.TotalRequest = -1, -1, -1, -1
 		} else {
 			ps.Connections, ps.SendFail, ps.Timers, ps.TotalRequest = st.Stats.Connections, st.Stats.SendFail, st.Stats.Timers, st.Stats.TotalRequest
+			ps.Inner = st.Stats.Inner
 			if prev, ok := m.samples[c.pid]; ok {
 				if d := now.Sub(prev.at); d > 0 && st.Stats.TotalRequest >= prev.total {
 					ps.QPS = float64(st.Stats.TotalRequest-prev.total) / d.Seconds()

@@ -39,7 +39,8 @@ func (m *master) spawn(wi, id int) (*child, error) {
 		Daemon: m.daemon, Fd: m.listenFd(wi, id) >= 0, Master: os.Getpid(),
 	}
 	b, _ := json.Marshal(info)
-	env := append(append([]string(nil), m.env...), envChild+"="+string(b))
+	argv, env := titled(workerTitle(w, id), m.argv, m.env)
+	env = append(env, envChild+"="+string(b))
 	stdin := uintptr(0)
 	if m.daemon {
 		stdin = m.devnull.Fd()
@@ -50,7 +51,7 @@ func (m *master) spawn(wi, id int) (*child, error) {
 		listen = uintptr(m.listenFd(wi, id))
 	}
 	files := []uintptr{stdin, 1, 2, uintptr(fds[1]), m.logFile.Fd(), listen, uintptr(sfds[1])}
-	pid, err := syscall.ForkExec(m.exe, m.argv, &syscall.ProcAttr{
+	pid, err := syscall.ForkExec(m.exe, argv, &syscall.ProcAttr{
 		Env:   env,
 		Files: files,
 		Sys:   &syscall.SysProcAttr{Credential: m.creds[wi]},
@@ -138,6 +139,8 @@ func (m *master) onChildMsg(c *child, msg *ctlMsg) {
 		}
 	case "reload":
 		m.reload(msg.Graceful, nil)
+	case "replaceme":
+		m.replace(c, msg.Graceful)
 	case "stopall":
 		m.stop(msg.Graceful)
 	}

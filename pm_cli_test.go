@@ -2,6 +2,7 @@ package workerman_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -37,8 +38,20 @@ func testUsage(t *testing.T, bins pmBins) {
 			t.Errorf("%s with nothing running: exit %d, want %d\n%s", cmd, code, workerman.ExitNotRunning, out)
 		}
 	}
+	// stop succeeds: what was asked for is the case (see ExitOK).
 	if out, code := s.run("stop"); code != 0 || !strings.Contains(out, "not run") {
 		t.Errorf("stop with nothing running: exit %d\n%s", code, out)
+	}
+	// --json says it in JSON, on standard output.
+	for _, args := range [][]string{{"status", "--json"}, {"connections", "--json"}, {"status", "-d", "--json"}} {
+		stdout, stderr, code := s.runSplit(args...)
+		var e workerman.JSONError
+		if err := json.Unmarshal([]byte(stdout), &e); err != nil || e.Error != "not running" || e.ExitCode != workerman.ExitNotRunning || e.Program != "svc" {
+			t.Errorf("%v with nothing running: %v %+v\nstdout: %s\nstderr: %s", args, err, e, stdout, stderr)
+		}
+		if code != workerman.ExitNotRunning {
+			t.Errorf("%v with nothing running: exit %d, want %d", args, code, workerman.ExitNotRunning)
+		}
 	}
 }
 
@@ -141,12 +154,13 @@ func testDaemon(t *testing.T, bins pmBins) {
 	if r := s.status(); !r.Daemon || r.MasterPid != mp {
 		t.Errorf("status: daemon %v master %d, want true %d", r.Daemon, r.MasterPid, mp)
 	}
+	// A second start says only that it runs already.
 	out, code := s.run("start", "-d")
-	if code != workerman.ExitFailure || !strings.Contains(out, "already running") {
+	if code != workerman.ExitFailure || !strings.Contains(out, "already running") || strings.Contains(out, "start in") {
 		t.Errorf("second start: exit %d\n%s", code, out)
 	}
 	out, code = s.run("start")
-	if code != workerman.ExitFailure || !strings.Contains(out, "already running") {
+	if code != workerman.ExitFailure || !strings.Contains(out, "already running") || strings.Contains(out, "start in") {
 		t.Errorf("second start in the foreground: exit %d\n%s", code, out)
 	}
 	// A suspended master (Ctrl-Z) cannot answer: stop says so at once.
@@ -361,5 +375,61 @@ func testSingleProcess(t *testing.T, bins pmBins) {
 	f.cmd.Process.Signal(syscall.SIGINT)
 	if code := f.wait(t); code != 0 {
 		t.Errorf("exit %d after SIGINT\n%s", code, f.output())
+	}
+}
+
+// pmCmdline returns a process's command line as ps shows it.
+func pmCmdline(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+}
+
+// pmComm returns a process's name as top, pgrep and killall see it.
+func pmComm(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return strings.TrimSpace(string(b))
+}
+
+// ps tells the master and the worker processes apart (ps aux | grep
+// WorkerMan): the master shows its start file, each worker process its
+// name, id and address; their name for killall stays the program's. The
+// program's own flags still reach every process.
+func testProcessTitles(t *testing.T, bins pmBins) {
+	for _, daemon := range []bool{false, true} {
+		t.Run(map[bool]string{false: "foreground", true: "daemon"}[daemon], func(t *testing.T) {
+			keepPort := pmFreePort(t)
+			s := newSvc(t, bins.v1, fmt.Sprintf("SVC_KEEP_ADDR=text://127.0.0.1:%d", keepPort))
+			var mp int
+			if daemon {
+				s.must("-greeting", "hola", "start", "-d")
+				mp = pmMasterPid(t, s)
+			} else {
+				f := s.startForegroundArgs(false, "-greeting", "hola", "start")
+				mp = f.cmd.Process.Pid
+			}
+			if got, want := pmCmdline(mp), "WorkerMan: master process  start_file="+s.bin; got != want {
+				t.Errorf("master command line %q, want %q", got, want)
+			}
+			r := s.status()
+			if r.MasterPid != mp {
+				t.Errorf("status names master %d, want %d", r.MasterPid, mp)
+			}
+			for _, p := range r.Processes {
+				want := fmt.Sprintf("WorkerMan: worker process  %s id=%d %s", p.Worker, p.ID, p.Listen)
+				if got := pmCmdline(p.Pid); got != want {
+					t.Errorf("process %d: command line %q, want %q", p.Pid, got, want)
+				}
+				if comm := pmComm(p.Pid); comm != "svc" {
+					t.Errorf("process %d: name %q, want svc", p.Pid, comm)
+				}
+			}
+			if comm := pmComm(mp); comm != "svc" {
+				t.Errorf("master: name %q, want svc", comm)
+			}
+			if p := pmParsePong(t, s.mustAsk("ping")); p.greeting != "hola" {
+				t.Errorf("the worker processes lost the program's flags: %+v", p)
+			}
+			s.must("-greeting", "hola", "stop")
+		})
 	}
 }

@@ -3,6 +3,7 @@ package workerman_test
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"os/exec"
@@ -183,4 +184,67 @@ func testOutboundConnections(t *testing.T, bins pmBins) {
 		t.Errorf("connections:\n%s", text)
 	}
 	s.must("stop")
+}
+
+// status lists the inner workers of each process; connections names a
+// protocol by its scheme (websocket), also for a worker given a protocol
+// value of its own.
+func testStatusInnerAndSchemes(t *testing.T, bins pmBins) {
+	base, wsPort := pmFreePorts(t, 2), pmFreePort(t)
+	s := newSvc(t, bins.v1, fmt.Sprintf("SVC_INNER_BASE=%d", base), fmt.Sprintf("SVC_WS_ADDR=127.0.0.1:%d", wsPort))
+	s.startDaemon()
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", base+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	c.Write([]byte("hi\n"))
+	if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	r := s.status()
+	seen := 0
+	for _, p := range r.Processes {
+		if p.Worker != "svc" {
+			if len(p.Inner) != 0 {
+				t.Errorf("process %d of %s lists inner workers %+v", p.Pid, p.Worker, p.Inner)
+			}
+			continue
+		}
+		want := workerman.InnerWorkerStatus{Name: fmt.Sprintf("inner%d", p.ID), Listen: fmt.Sprintf("text://127.0.0.1:%d", base+p.ID), Connections: p.ID}
+		if len(p.Inner) != 1 || p.Inner[0] != want {
+			t.Errorf("process %d: inner workers %+v, want %+v", p.Pid, p.Inner, want)
+		}
+		seen++
+	}
+	if seen != 2 {
+		t.Errorf("%d svc processes", seen)
+	}
+	text := s.must("status")
+	for id := 0; id < 2; id++ {
+		if !strings.Contains(text, fmt.Sprintf("text://127.0.0.1:%d", base+id)) || !strings.Contains(text, fmt.Sprintf("inner%d", id)) {
+			t.Errorf("status does not list inner%d:\n%s", id, text)
+		}
+	}
+	if strings.Count(text, "[inner]") != 2 {
+		t.Errorf("status:\n%s", text)
+	}
+
+	ws := pmDialWS(t, fmt.Sprintf("127.0.0.1:%d", wsPort))
+	ws.ask(t, "hi")
+	var list []workerman.ConnectionInfo
+	if err := json.Unmarshal([]byte(s.must("connections", "--json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	protocols := map[string]string{}
+	for _, ci := range list {
+		protocols[ci.Worker] = ci.Protocol
+	}
+	if protocols["ws"] != "websocket" || protocols["inner1"] != "text" {
+		t.Errorf("protocols by worker %v, want websocket and text", protocols)
+	}
+	if text := s.must("connections"); !strings.Contains(text, "websocket") {
+		t.Errorf("connections:\n%s", text)
+	}
 }

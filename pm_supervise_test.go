@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -223,4 +224,71 @@ func testMasterKilled(t *testing.T, bins pmBins) {
 	s.startDaemon()
 	pmParsePong(t, s.mustAsk("ping"))
 	s.must("stop")
+}
+
+// OnWorkerStop runs in every process that stops: on stop, stop -g,
+// reload (in the processes that retire, after OnWorkerReload) and StopAll.
+// A worker that is not Reloadable only runs OnWorkerReload on reload.
+func testOnWorkerStop(t *testing.T, bins pmBins) {
+	events := func(s *svc) map[string]bool {
+		m := map[string]bool{}
+		for _, l := range strings.Split(s.read("events"), "\n") {
+			if l != "" {
+				m[l] = true
+			}
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name string
+		do   func(*svc)
+	}{
+		{"stop", func(s *svc) { s.must("stop") }},
+		{"stop -g", func(s *svc) { s.must("stop", "-g") }},
+		{"reload", func(s *svc) { s.must("reload") }},
+		{"StopAll", func(s *svc) {
+			c, err := net.Dial("tcp", s.addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.Write([]byte("stopall\n"))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			keepPort := pmFreePort(t)
+			s := newSvc(t, bins.v1, fmt.Sprintf("SVC_KEEP_ADDR=text://127.0.0.1:%d", keepPort))
+			s.env = append(s.env, "SVC_EVENTS="+filepath.Join(s.dir, "events"))
+			s.startDaemon()
+			r := s.status()
+			procs := pmWorkerProcs(r, "svc")
+			keeper := pmWorkerProcs(r, "keeper")[0]
+			tc.do(s)
+			want := []string{}
+			switch tc.name {
+			case "StopAll":
+				// The process that called it; one of the two.
+				pmWaitFor(t, "OnWorkerStop", 20*time.Second, func() bool {
+					e := events(s)
+					return e[fmt.Sprintf("stop svc %d 0", procs[0])] || e[fmt.Sprintf("stop svc %d 1", procs[1])]
+				})
+			case "reload":
+				for id, pid := range procs {
+					want = append(want, fmt.Sprintf("reload svc %d %d", pid, id), fmt.Sprintf("stop svc %d %d", pid, id))
+				}
+				want = append(want, fmt.Sprintf("reload keeper %d 0", keeper))
+			default:
+				for id, pid := range procs {
+					want = append(want, fmt.Sprintf("stop svc %d %d", pid, id))
+				}
+				want = append(want, fmt.Sprintf("stop keeper %d 0", keeper))
+			}
+			for _, w := range want {
+				pmWaitFor(t, fmt.Sprintf("%q in the events", w), 20*time.Second, func() bool { return events(s)[w] })
+			}
+			if tc.name == "reload" && events(s)[fmt.Sprintf("stop keeper %d 0", keeper)] {
+				t.Error("OnWorkerStop ran in the process of a worker that is not Reloadable")
+			}
+		})
+	}
 }

@@ -74,6 +74,11 @@ func TestProcessManager(t *testing.T) {
 		f    func(*testing.T, pmBins)
 	}{
 		{"Usage", testUsage},
+		{"ProcessTitles", testProcessTitles},
+		{"MasterSignals", testMasterSignals},
+		{"WorkerSignals", testWorkerSignals},
+		{"ExitStatuses", testExitStatuses},
+		{"OnWorkerStop", testOnWorkerStop},
 		{"Foreground", testForeground},
 		{"CtrlC", testCtrlC},
 		{"Daemon", testDaemon},
@@ -90,6 +95,7 @@ func TestProcessManager(t *testing.T) {
 		{"StartFailures", testStartFailures},
 		{"StatusAndConnections", testStatusAndConnections},
 		{"StatusLive", testStatusLive},
+		{"StatusInnerAndSchemes", testStatusInnerAndSchemes},
 		{"Restart", testRestart},
 		{"OwnFlags", testOwnFlags},
 		{"User", testUser},
@@ -205,11 +211,27 @@ func (s *svc) read(name string) string {
 // run runs a command to completion and returns its output and exit code.
 func (s *svc) run(args ...string) (string, int) {
 	s.t.Helper()
+	var out bytes.Buffer
+	code := s.runTo(&out, &out, args...)
+	return out.String(), code
+}
+
+// runSplit runs a command to completion and returns its standard output
+// and error apart, and its exit code.
+func (s *svc) runSplit(args ...string) (stdout, stderr string, code int) {
+	s.t.Helper()
+	var o, e bytes.Buffer
+	code = s.runTo(&o, &e, args...)
+	return o.String(), e.String(), code
+}
+
+func (s *svc) runTo(stdout, stderr *bytes.Buffer, args ...string) int {
+	s.t.Helper()
 	cmd := exec.Command(s.bin, args...)
 	cmd.Env = s.env
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
+	var mu sync.Mutex
+	cmd.Stdout = &lockedWriter{&mu, stdout}
+	cmd.Stderr = &lockedWriter{&mu, stderr}
 	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
@@ -224,12 +246,25 @@ func (s *svc) run(args ...string) (string, int) {
 		} else if err != nil {
 			s.t.Fatalf("%v: %v", args, err)
 		}
-		return out.String(), code
+		return code
 	case <-time.After(90 * time.Second):
 		cmd.Process.Kill()
-		s.t.Fatalf("%v did not finish within 90s; output so far:\n%s", args, out.String())
+		<-done
+		s.t.Fatalf("%v did not finish within 90s; output so far:\n%s%s", args, stdout.String(), stderr.String())
 	}
-	return "", -1
+	return -1
+}
+
+// lockedWriter lets a command's standard output and error share a buffer.
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
 }
 
 // must runs a command that has to succeed.
@@ -342,6 +377,15 @@ func pmAlive(pid int) bool {
 	return len(f) > 0 && f[0] != "Z"
 }
 
+// pmStat returns the fields of /proc/PID/stat after the command name.
+func pmStat(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	return string(b[bytes.LastIndexByte(b, ')')+1:])
+}
+
 func pmWaitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -389,8 +433,15 @@ func (f *pmFg) output() string {
 // startForeground runs start and waits for the start table.
 func (s *svc) startForeground(setpgid bool) *pmFg {
 	s.t.Helper()
+	return s.startForegroundArgs(setpgid, "start")
+}
+
+// startForegroundArgs runs the program with args (which start it in the
+// foreground) and waits for the start table.
+func (s *svc) startForegroundArgs(setpgid bool, args ...string) *pmFg {
+	s.t.Helper()
 	f := &pmFg{done: make(chan error, 1)}
-	f.cmd = exec.Command(s.bin, "start")
+	f.cmd = exec.Command(s.bin, args...)
 	f.cmd.Env = s.env
 	f.cmd.Stdout = f
 	f.cmd.Stderr = f

@@ -102,6 +102,21 @@ type ProcessStatus struct {
 	Retiring bool `json:"retiring,omitempty"`
 	// Started is when the process started.
 	Started time.Time `json:"started"`
+	// Inner lists the workers the process listens on itself (created in
+	// OnWorkerStart); unknown (empty) for a busy process.
+	Inner []InnerWorkerStatus `json:"inner,omitempty"`
+}
+
+// InnerWorkerStatus is a worker that a process created and listens on
+// itself, in OnWorkerStart.
+type InnerWorkerStatus struct {
+	// Name is the worker's Name.
+	Name string `json:"name"`
+	// Listen is the address the worker was created with.
+	Listen string `json:"listen"`
+	// Connections is the number of its open client connections (they are
+	// included in the process's Connections).
+	Connections int `json:"connections"`
 }
 
 // ConnectionInfo is one row of the connections command; `connections
@@ -147,7 +162,7 @@ func connectionInfo(c *Connection, pid int) ConnectionInfo {
 		Pid:          pid,
 		ID:           c.ID,
 		Transport:    c.Transport(),
-		Protocol:     protocolName(c.Protocol, c.Transport()),
+		Protocol:     connProtocolName(c),
 		Local:        c.LocalAddress(),
 		Remote:       c.RemoteAddress(),
 		BytesRead:    c.BytesRead(),
@@ -189,6 +204,67 @@ func statusName(s int) string {
 		return "CLOSED"
 	}
 	return "UNKNOWN"
+}
+
+// connProtocolName names the protocol of c: its registered name, or else
+// the scheme of the address c was accepted on or connected to, when c
+// still speaks that address's protocol (a worker given its own
+// &websocket.Server{...} is "websocket", not "Server").
+func connProtocolName(c *Connection) string {
+	if c.Protocol == nil {
+		return c.Transport()
+	}
+	if name, ok := registeredName(c.Protocol); ok {
+		return name
+	}
+	if w := c.Worker; w != nil && w.ep.scheme != "" && sameProtocol(c.Protocol, w.Protocol) {
+		return w.ep.scheme
+	}
+	if c.ext != nil && c.ext.async != nil {
+		scheme := c.ext.async.ep.scheme
+		if plain, ok := secureSchemes[scheme]; ok {
+			scheme = plain
+		}
+		if p, ok := LookupProtocol(scheme); ok && sameType(p, c.Protocol) {
+			return scheme
+		}
+	}
+	// Another value of a registered protocol's type.
+	registryMu.RLock()
+	names := make([]string, 0, len(registry))
+	for name := range registry {
+		names = append(names, name)
+	}
+	registryMu.RUnlock()
+	sort.Strings(names)
+	for _, name := range names {
+		if p, ok := LookupProtocol(name); ok && sameType(p, c.Protocol) {
+			return name
+		}
+	}
+	return protocolName(c.Protocol, c.Transport())
+}
+
+// registeredName returns the name p is registered under.
+func registeredName(p Protocol) (string, bool) {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	names := make([]string, 0, len(registry))
+	for name := range registry {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if sameProtocol(p, registry[name]) {
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// sameType reports whether a and b are values of the same type.
+func sameType(a, b Protocol) bool {
+	return fmt.Sprintf("%T", a) == fmt.Sprintf("%T", b)
 }
 
 // protocolName finds the registered name of p, or describes its type.
@@ -310,6 +386,12 @@ func formatStatus(r *StatusReport) string {
 		nameW = max(nameW, len(w.Name))
 		listenW = max(listenW, len(w.Listen))
 	}
+	for _, p := range r.Processes {
+		for _, in := range p.Inner {
+			nameW = max(nameW, len(in.Name))
+			listenW = max(listenW, len(in.Listen))
+		}
+	}
 	const width = 113
 	b.WriteString(rule("GLOBAL STATUS", width) + "\n")
 	b.WriteString(pad("Workerman version:"+r.Version, 33) + "Go version:" + r.GoVersion + "\n")
@@ -356,6 +438,11 @@ func formatStatus(r *StatusReport) string {
 			pad(p.Worker, nameW) + " " + pad(figure(p.Connections), 11) + " " + pad(figure(p.SendFail), 9) + " " +
 			pad(figure(int64(p.Timers)), 7) + " " + pad(figure(p.TotalRequest), 13) + " " +
 			pad(strconv.FormatFloat(math.Round(p.QPS), 'f', -1, 64), 6) + " " + state + "\n")
+		for _, in := range p.Inner {
+			b.WriteString(pad("", 8) + pad("", 8) + pad(in.Listen, listenW) + " " + pad(in.Name, nameW) + " " +
+				pad(strconv.Itoa(in.Connections), 11) + " " + pad("-", 9) + " " + pad("-", 7) + " " + pad("-", 13) + " " +
+				pad("-", 6) + " [inner]\n")
+		}
 	}
 	b.WriteString(rule("PROCESS STATUS", width) + "\n")
 	b.WriteString(pad("Summary", 8) + pad(formatMemory(mem), 8) + pad("-", listenW) + " " + pad("-", nameW) + " " +

@@ -63,9 +63,14 @@ type Worker struct {
 	// accepts connections. Open per-process resources (database handles,
 	// timers, inner workers) here.
 	OnWorkerStart func(w *Worker)
-	// OnWorkerStop runs when the process stops.
+	// OnWorkerStop runs when the process stops (stop, stop -g, reload,
+	// StopAll, a TERM or QUIT signal), once it no longer accepts and
+	// before its connections are told to end: what it sends them goes
+	// first.
 	OnWorkerStop func(w *Worker)
-	// OnWorkerReload runs when the process receives a reload.
+	// OnWorkerReload runs when the process receives a reload: in a
+	// process that is replaced, just before OnWorkerStop; in a process of a
+	// worker that is not Reloadable, instead.
 	OnWorkerReload func(w *Worker)
 	// OnConnect runs when a client connects (for TCP, after the TCP
 	// handshake; UDP has no connections).
@@ -496,8 +501,9 @@ func (c *Connection) writeUDP(b []byte) SendResult {
 //	                GracefulStopTimeout)
 //	restart [-d] [-g]
 //	                stop, then start
-//	reload [-g]     replace the worker processes one at a time by new ones
-//	                running the binary now on disk: reload deploys new code
+//	reload [-g]     replace the worker processes, worker by worker, by new
+//	                ones running the binary now on disk: reload deploys
+//	                new code
 //	status [-d] [--json]
 //	                show the processes and their figures; -d refreshes
 //	                every second; --json prints JSON (see StatusReport)
@@ -529,11 +535,16 @@ func (c *Connection) writeUDP(b []byte) SendResult {
 // The master restarts a process that dies (logging WORKER EXIT
 // UNEXPECTED with its exit status to LogFile), kills a process that does
 // not stop within the stop timeout, and starts processes as User and
-// Group when run as root. A reload starts each new process before the old
-// one stops accepting, so capacity never dips and no queued connection is
-// lost; a new process that fails to start aborts the reload and the old
-// ones keep serving. Workers with Reloadable false keep their processes
-// and only run OnWorkerReload.
+// Group when run as root. A reload starts all the new processes of a
+// worker before its old ones stop accepting, so capacity never dips, no
+// queued connection is lost, and a client an old process says goodbye to
+// reconnects to a new one (see Drainer); a new process that fails to start
+// fails the reload with the reason and the old ones keep serving. Workers
+// with Reloadable false keep their processes and only run OnWorkerReload.
+// The master holds the listening sockets, also those of inner workers
+// (see Listen), so a new process always listens on the socket of the one
+// it replaces. Signals (signals.go) and process titles (title.go) are
+// documented with the files that handle them.
 //
 // In a worker process RunAll does not return: the process exits when it
 // has stopped. Commands exit the process with their status. The master
@@ -565,6 +576,16 @@ func RunAllArgs(args []string) error {
 	if os.Getenv(envDaemon) != "" {
 		os.Unsetenv(envDaemon)
 		os.Exit(runDaemonMaster(ws))
+	}
+	if os.Getenv(envMaster) != "" {
+		// The foreground master, started by the start command (see
+		// title.go): it already said "start in DEBUG mode".
+		os.Unsetenv(envMaster)
+		code := runForegroundMaster(ws)
+		if code == ExitOK {
+			return nil
+		}
+		os.Exit(code)
 	}
 	cmd, err := parseArgs(args)
 	if err != nil {

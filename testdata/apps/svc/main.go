@@ -53,7 +53,7 @@ import (
 
 	"github.com/workerman-go/workerman"
 	"github.com/workerman-go/workerman/protocols/http"
-	_ "github.com/workerman-go/workerman/protocols/websocket"
+	"github.com/workerman-go/workerman/protocols/websocket"
 )
 
 // version is set with -ldflags "-X main.version=..." to tell builds apart;
@@ -236,6 +236,7 @@ func main() {
 		k.OnMessage = func(c *workerman.Connection, data any) {
 			c.Send(fmt.Sprintf("keeper %d reloads %d", os.Getpid(), keepReloads))
 		}
+		lifecycle(k)
 	}
 
 	if addr := os.Getenv("SVC_UDP_ADDR"); addr != "" {
@@ -259,6 +260,8 @@ func main() {
 		ws := workerman.NewWorker("websocket://" + addr)
 		ws.Name = "ws"
 		ws.Count = 2
+		// Its own settings, as programs usually give them.
+		ws.Protocol = &websocket.Server{PingInterval: time.Minute}
 		ws.OnMessage = func(c *workerman.Connection, data any) {
 			c.Send(fmt.Sprintf("ws %s %d", version, os.Getpid()))
 		}
