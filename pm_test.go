@@ -107,6 +107,7 @@ func TestProcessManager(t *testing.T) {
 		{"WebSocketClientReconnects", testWebSocketClientReconnects},
 		{"HTTPKeepAliveReload", testHTTPKeepAliveReload},
 		{"HTTPRetiring", testHTTPRetiring},
+		{"HTTPReloadUnderWrk", testHTTPReloadUnderWrk},
 		{"ReloadInnerListenFails", testReloadInnerListenFails},
 		{"OutboundConnections", testOutboundConnections},
 		{"MasterKilled", testMasterKilled},
