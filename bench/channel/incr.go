@@ -205,25 +205,10 @@ func incrRun(o *options, impl string) (measure, error) {
 		}
 		clients = append(clients, c)
 	}
-	var pids []int
-	for _, c := range clients {
-		if _, err := c.expect("ready", 20*time.Second); err != nil {
-			return m, err
-		}
-		pids = append(pids, c.cmd.Process.Pid)
+	w, err := measureWindow(clients, relayPID, o.warmup, o.duration)
+	if err != nil {
+		return m, err
 	}
-	start := time.Now().Add(200 * time.Millisecond)
-	warm := start.Add(o.warmup)
-	end := warm.Add(o.duration)
-	for _, c := range clients {
-		if err := c.send(fmt.Sprintf("go %d %d %d", start.UnixNano(), warm.UnixNano(), end.UnixNano())); err != nil {
-			return m, err
-		}
-	}
-	time.Sleep(time.Until(warm))
-	relay0, clients0, io0 := cpuTime(false, relayPID), cpuTime(false, pids...), ioCalls(false, relayPID)
-	time.Sleep(time.Until(end))
-	relay1, clients1, io1 := cpuTime(false, relayPID), cpuTime(false, pids...), ioCalls(false, relayPID)
 	var lat hist
 	var ops, mallocs, errs uint64
 	var late time.Duration
@@ -243,9 +228,9 @@ func incrRun(o *options, impl string) (measure, error) {
 	}
 	m.rate = float64(ops) / o.duration.Seconds()
 	m.p50, m.p99 = lat.quantile(0.50), lat.quantile(0.99)
-	m.serverCPU = perItem(relay1-relay0, ops)
-	m.clientCPU = perItem(clients1-clients0, ops)
-	m.serverIO = float64(io1-io0) / float64(ops)
+	m.serverCPU = perItem(w.relayCPU, ops)
+	m.clientCPU = perItem(w.clientCPU, ops)
+	m.serverIO = float64(w.relayIO) / float64(ops)
 	m.allocs = float64(mallocs) / float64(ops)
 	if errs > 0 {
 		m.note = fmt.Sprintf("%d failed calls", errs)

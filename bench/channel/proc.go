@@ -365,3 +365,36 @@ func withDescendants(pids []int) []int {
 	}
 	return out
 }
+
+// window is what a measured window took from the relay (the server under
+// test) and the client processes.
+type window struct {
+	relayCPU, clientCPU time.Duration
+	relayIO             int64
+}
+
+// measureWindow waits until every client is ready, starts them together
+// with the warm-up and measured window they are to use, and reads the CPU
+// time and system calls of the relay and the clients over the window.
+func measureWindow(clients []*proc, relayPID int, warmup, duration time.Duration) (window, error) {
+	var pids []int
+	for _, c := range clients {
+		if _, err := c.expect("ready", 20*time.Second); err != nil {
+			return window{}, err
+		}
+		pids = append(pids, c.cmd.Process.Pid)
+	}
+	start := time.Now().Add(200 * time.Millisecond)
+	warm := start.Add(warmup)
+	end := warm.Add(duration)
+	for _, c := range clients {
+		if err := c.send(fmt.Sprintf("go %d %d %d", start.UnixNano(), warm.UnixNano(), end.UnixNano())); err != nil {
+			return window{}, err
+		}
+	}
+	time.Sleep(time.Until(warm))
+	relay0, clients0, io0 := cpuTime(false, relayPID), cpuTime(false, pids...), ioCalls(false, relayPID)
+	time.Sleep(time.Until(end))
+	relay1, clients1, io1 := cpuTime(false, relayPID), cpuTime(false, pids...), ioCalls(false, relayPID)
+	return window{relayCPU: relay1 - relay0, clientCPU: clients1 - clients0, relayIO: io1 - io0}, nil
+}

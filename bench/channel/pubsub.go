@@ -289,25 +289,10 @@ func pubsubRun(o *options, impl string, total float64) (measure, error) {
 		}
 		clients = append(clients, c)
 	}
-	var pids []int
-	for _, c := range clients {
-		if _, err := c.expect("ready", 20*time.Second); err != nil {
-			return m, err
-		}
-		pids = append(pids, c.cmd.Process.Pid)
+	w, err := measureWindow(clients, relayPID, o.warmup, o.duration)
+	if err != nil {
+		return m, err
 	}
-	start := time.Now().Add(200 * time.Millisecond)
-	warm := start.Add(o.warmup)
-	end := warm.Add(o.duration)
-	for _, c := range clients {
-		if err := c.send(fmt.Sprintf("go %d %d %d", start.UnixNano(), warm.UnixNano(), end.UnixNano())); err != nil {
-			return m, err
-		}
-	}
-	time.Sleep(time.Until(warm))
-	relay0, clients0, io0 := cpuTime(false, relayPID), cpuTime(false, pids...), ioCalls(false, relayPID)
-	time.Sleep(time.Until(end))
-	relay1, clients1, io1 := cpuTime(false, relayPID), cpuTime(false, pids...), ioCalls(false, relayPID)
 	var lat hist
 	var delivered, published, mallocs, errs, disc uint64
 	var late time.Duration
@@ -329,9 +314,9 @@ func pubsubRun(o *options, impl string, total float64) (measure, error) {
 	}
 	m.rate = float64(delivered) / o.duration.Seconds()
 	m.p50, m.p99 = lat.quantile(0.50), lat.quantile(0.99)
-	m.serverCPU = perItem(relay1-relay0, delivered)
-	m.clientCPU = perItem(clients1-clients0, delivered)
-	m.serverIO = float64(io1-io0) / float64(delivered)
+	m.serverCPU = perItem(w.relayCPU, delivered)
+	m.clientCPU = perItem(w.clientCPU, delivered)
+	m.serverIO = float64(w.relayIO) / float64(delivered)
 	m.allocs = float64(mallocs) / float64(delivered)
 	if want := published * uint64(o.pubsubProcs); delivered+delivered/50 < want || errs > 0 || disc > 0 {
 		m.note = fmt.Sprintf("published %d in the window (×%d subscribers = %d), delivered %d, refused %d, disconnects %d", published, o.pubsubProcs, want, delivered, errs, disc)
