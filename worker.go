@@ -42,7 +42,10 @@ type Worker struct {
 	// process waits first (and an idle one takes them all, which for
 	// long-lived connections means one busy process and idle others). The
 	// master opens the sockets, one per process ID, and a process that
-	// replaces another (reload, restart) inherits its socket.
+	// replaces another (reload, restart) inherits its socket, so nothing
+	// queued on it is lost; as with a shared queue, the connections the
+	// kernel gives the socket of a process being restarted wait for the
+	// new process.
 	ReusePort bool
 	// Backlog is the listen backlog; 0 means DefaultBacklog.
 	Backlog int
