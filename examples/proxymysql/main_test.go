@@ -4,100 +4,31 @@ import (
 	"bufio"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/workerman-go/workerman"
+	"github.com/workerman-go/workerman/internal/testserver"
 	"github.com/workerman-go/workerman/internal/wmtest"
 )
 
-// mariaDB is a private MariaDB server in a temporary data directory,
-// listening on a loopback port.
+// mariaDB is a private MariaDB server (internal/testserver) with the user
+// proxy/pw for 127.0.0.1 and the database t.
 type mariaDB struct {
 	client string
-	sock   string
 	port   int
 }
 
-// startMariaDB installs a data directory, starts mariadbd on it and stops
-// it when the test ends. It creates the user proxy/pw for 127.0.0.1.
 func startMariaDB(t *testing.T) *mariaDB {
 	t.Helper()
-	mariadbd := wmtest.RequireTool(t, "mariadbd")
-	install := wmtest.RequireTool(t, "mariadb-install-db")
-	client := wmtest.RequireTool(t, "mariadb")
-	dir, err := os.MkdirTemp("", "wm-mariadb-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	data := filepath.Join(dir, "data")
-	var user []string
-	if os.Geteuid() == 0 {
-		user = []string{"--user=root"}
-	}
-	args := append([]string{"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal", "--skip-test-db"}, user...)
-	if out, err := exec.Command(install, args...).CombinedOutput(); err != nil {
-		t.Fatalf("mariadb-install-db: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	m := &mariaDB{client: client, sock: filepath.Join(dir, "mysqld.sock"), port: port}
-	errLog := filepath.Join(dir, "error.log")
-	args = append([]string{"--no-defaults", "--datadir=" + data, fmt.Sprintf("--port=%d", port),
-		"--bind-address=127.0.0.1", "--socket=" + m.sock, "--pid-file=" + filepath.Join(dir, "mysqld.pid"),
-		"--log-error=" + errLog, "--skip-log-bin", "--skip-name-resolve", "--innodb-buffer-pool-size=16M", "--max-connections=50"}, user...)
-	cmd := exec.Command(mariadbd, args...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		c, err := net.Dial("unix", m.sock)
-		if err == nil {
-			c.Close()
-			break
-		}
-		select {
-		case err := <-exited:
-			b, _ := os.ReadFile(errLog)
-			t.Fatalf("mariadbd exited: %v\n%s", err, b)
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(errLog)
-			t.Fatalf("mariadbd not ready after 60s\n%s", b)
-		}
-	}
-	out, err := exec.Command(client, "--no-defaults", "--socket="+m.sock, "-uroot", "-e",
-		"CREATE USER 'proxy'@'127.0.0.1' IDENTIFIED BY 'pw'; GRANT ALL ON *.* TO 'proxy'@'127.0.0.1'; CREATE DATABASE t;").CombinedOutput()
-	if err != nil {
-		t.Fatalf("create user: %v %s", err, out)
-	}
-	return m
+	db := testserver.StartMariaDB(t)
+	db.RootExec(t, "CREATE USER 'proxy'@'127.0.0.1' IDENTIFIED BY 'pw'; GRANT ALL ON *.* TO 'proxy'@'127.0.0.1'; CREATE DATABASE t;")
+	return &mariaDB{client: wmtest.RequireTool(t, "mariadb"), port: db.Port}
 }
 
 // sql runs statements through the mariadb client against host:port.

@@ -136,12 +136,18 @@ func StartMariaDB(t testing.TB) *MariaDB {
 			"--skip-log-bin", "--skip-name-resolve", "--innodb-buffer-pool-size=16M", "--max-connections=200"}, user...)}
 	m.Start()
 	t.Cleanup(m.Stop)
-	out, err := exec.Command(client, "--no-defaults", "--socket="+m.Socket, "-uroot", "-e",
-		"CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'pw'; GRANT ALL ON app.* TO 'app'@'127.0.0.1'; CREATE DATABASE app;").CombinedOutput()
-	if err != nil {
-		t.Fatalf("create user: %v %s", err, out)
-	}
+	m.RootExec(t, "CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'pw'; GRANT ALL ON app.* TO 'app'@'127.0.0.1'; CREATE DATABASE app;")
 	return m
+}
+
+// RootExec runs SQL statements as root over the server's socket and fails
+// the test if they fail.
+func (m *MariaDB) RootExec(t testing.TB, stmts string) {
+	t.Helper()
+	out, err := exec.Command(m.client, "--no-defaults", "--socket="+m.Socket, "-uroot", "-e", stmts).CombinedOutput()
+	if err != nil {
+		t.Fatalf("mariadb: %v %s", err, out)
+	}
 }
 
 // Stop stops the server; its data stays for Start.
