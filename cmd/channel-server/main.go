@@ -30,41 +30,21 @@ package main
 
 import (
 	"flag"
-	"fmt"
-	"log"
-	"os"
 
-	"github.com/workerman-go/workerman"
 	"github.com/workerman-go/workerman/channel"
+	"github.com/workerman-go/workerman/internal/servercmd"
 )
 
 func main() {
-	listen := flag.String("listen", channel.DefaultAddress, "address to listen on: host:port, tcp://host:port or unix:///path")
-	pidFile := flag.String("pidfile", "", "pid file of the master (default: in the temporary directory)")
-	logFile := flag.String("logfile", "", "log file (default: beside the pid file)")
-	stdoutFile := flag.String("stdoutfile", "", "output of the daemon (default: discarded)")
+	common := servercmd.Define(channel.DefaultAddress)
 	maxPackage := flag.Int("max-package-size", 10<<20, "largest frame a client may send, in bytes")
 	maxSendBuffer := flag.Int("max-send-buffer-size", 16<<20, "bytes kept queued for one client before it is disconnected as too slow")
 	maxQueueItems := flag.Int("max-queue-items", 100000, "items a queue keeps while nobody watches it")
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "Usage: %s [flags] start [-d] | stop [-g] | restart | reload | status | connections\n\nFlags:\n", os.Args[0])
-		flag.PrintDefaults()
-	}
-	flag.Parse()
+	common.Parse()
 
-	if *pidFile != "" {
-		workerman.PidFile = *pidFile
-	}
-	if *logFile != "" {
-		workerman.LogFile = *logFile
-	}
-	workerman.StdoutFile = *stdoutFile
-
-	s := channel.NewServer(*listen)
+	s := channel.NewServer(*common.Listen)
 	s.MaxPackageSize = *maxPackage
 	s.MaxSendBufferSize = *maxSendBuffer
 	s.MaxQueueItems = *maxQueueItems
-	if err := workerman.RunAllArgs(flag.Args()); err != nil {
-		log.Fatal(err)
-	}
+	servercmd.Run()
 }

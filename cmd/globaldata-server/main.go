@@ -24,37 +24,17 @@ package main
 
 import (
 	"flag"
-	"fmt"
-	"log"
-	"os"
 
-	"github.com/workerman-go/workerman"
 	"github.com/workerman-go/workerman/globaldata"
+	"github.com/workerman-go/workerman/internal/servercmd"
 )
 
 func main() {
-	listen := flag.String("listen", globaldata.DefaultAddress, "address to listen on: host:port, tcp://host:port or unix:///path")
-	pidFile := flag.String("pidfile", "", "pid file of the master (default: in the temporary directory)")
-	logFile := flag.String("logfile", "", "log file (default: beside the pid file)")
-	stdoutFile := flag.String("stdoutfile", "", "output of the daemon (default: discarded)")
+	common := servercmd.Define(globaldata.DefaultAddress)
 	maxPackage := flag.Int("max-package-size", 10<<20, "largest request in bytes, key and value together")
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "Usage: %s [flags] start [-d] | stop [-g] | restart | reload | status | connections\n\nFlags:\n", os.Args[0])
-		flag.PrintDefaults()
-	}
-	flag.Parse()
+	common.Parse()
 
-	if *pidFile != "" {
-		workerman.PidFile = *pidFile
-	}
-	if *logFile != "" {
-		workerman.LogFile = *logFile
-	}
-	workerman.StdoutFile = *stdoutFile
-
-	s := globaldata.NewServer(*listen)
+	s := globaldata.NewServer(*common.Listen)
 	s.MaxPackageSize = *maxPackage
-	if err := workerman.RunAllArgs(flag.Args()); err != nil {
-		log.Fatal(err)
-	}
+	servercmd.Run()
 }
