@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,15 +75,9 @@ func incrClient(conf incrConf) {
 	default:
 		fail(fmt.Errorf("unknown implementation %q", conf.Impl))
 	}
-	say("ready", nil)
-	cmds := stdinLines()
-	line, ok := <-cmds
+	cmds, start, warm, end, ok := awaitGo()
 	if !ok {
 		return
-	}
-	var start, warm, end int64
-	if _, err := fmt.Sscan(strings.TrimPrefix(line, "go "), &start, &warm, &end); err != nil {
-		fail(fmt.Errorf("bad command %q", line))
 	}
 	late := max(0, time.Now().UnixNano()-start)
 	var m0, m1 uint64

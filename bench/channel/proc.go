@@ -398,3 +398,19 @@ func measureWindow(clients []*proc, relayPID int, warmup, duration time.Duration
 	relay1, clients1, io1 := cpuTime(false, relayPID), cpuTime(false, pids...), ioCalls(false, relayPID)
 	return window{relayCPU: relay1 - relay0, clientCPU: clients1 - clients0, relayIO: io1 - io0}, nil
 }
+
+// awaitGo tells the harness this client is ready and waits for its "go"
+// line with the start, warm-up and end times (Unix nanoseconds); ok is
+// false when the harness went away first. cmds carries the lines after it.
+func awaitGo() (cmds <-chan string, start, warm, end int64, ok bool) {
+	say("ready", nil)
+	cmds = stdinLines()
+	line, ok := <-cmds
+	if !ok {
+		return cmds, 0, 0, 0, false
+	}
+	if _, err := fmt.Sscan(strings.TrimPrefix(line, "go "), &start, &warm, &end); err != nil {
+		fail(fmt.Errorf("bad command %q", line))
+	}
+	return cmds, start, warm, end, true
+}

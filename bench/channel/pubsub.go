@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -138,16 +137,9 @@ func pubsubClient(conf pubsubConf) {
 	default:
 		fail(fmt.Errorf("unknown implementation %q", conf.Impl))
 	}
-	say("ready", nil)
-
-	cmds := stdinLines()
-	line, ok := <-cmds
+	cmds, start, warm, end, ok := awaitGo()
 	if !ok {
 		return
-	}
-	var start, warm, end int64
-	if _, err := fmt.Sscan(strings.TrimPrefix(line, "go "), &start, &warm, &end); err != nil {
-		fail(fmt.Errorf("bad command %q", line))
 	}
 	late := max(0, time.Now().UnixNano()-start)
 	s.warm.Store(warm)
