@@ -65,7 +65,8 @@ type Stats struct {
 // nothing changed, and the call may be made again.
 type Client struct {
 	opts Options
-	l    *link.Link
+	l    *link.Link // to a Channel server, or
+	b    broker     // to NATS or Redis
 
 	mu       sync.Mutex
 	handlers map[string]func(Data)
@@ -92,6 +93,10 @@ type Count struct {
 // loop, typically in OnWorkerStart. It does not wait: subscriptions and
 // publishes made before the connection is up are sent once it is. opts may
 // be nil.
+//
+// The address may name a broker instead of a Channel server (see Backends
+// in the package documentation): "nats://host:4222", or several servers
+// of a NATS cluster separated by commas. User and password go in the URL.
 func Connect(address string, opts *Options) (*Client, error) {
 	if address == "" {
 		address = DefaultAddress
@@ -104,6 +109,18 @@ func Connect(address string, opts *Options) (*Client, error) {
 	}
 	if opts != nil {
 		c.opts = *opts
+	}
+	if scheme := brokerScheme(address); scheme != "" {
+		var err error
+		if scheme == "nats" {
+			c.b, err = newNATSBroker(c, address)
+		} else {
+			c.b, err = newRedisBroker(c, address)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("channel: %w", err)
+		}
+		return c, nil
 	}
 	l, err := link.New(link.Config{
 		Address:        address,
@@ -267,6 +284,15 @@ func appendSubscribe(b []byte, ev string, members int) []byte {
 	return wire.End(b, start)
 }
 
+// brokerErr maps a broker's refusal to the package's errors.
+func (c *Client) brokerErr(err error) error {
+	if err == errBrokerFull {
+		c.refused.Add(1)
+		return ErrQueueFull
+	}
+	return err
+}
+
 // queue adds a frame, mapping the link's errors to the package's.
 func (c *Client) queue(build func(b []byte) []byte) error {
 	switch err := c.l.Queue(build); err {
@@ -297,7 +323,12 @@ func (c *Client) On(event string, fn func(Data)) error {
 	if had {
 		return nil
 	}
-	err := c.queue(func(b []byte) []byte { return appendSubscribe(b, event, members) })
+	var err error
+	if c.b != nil {
+		err = c.brokerErr(c.b.subscribe(event))
+	} else {
+		err = c.queue(func(b []byte) []byte { return appendSubscribe(b, event, members) })
+	}
 	if err != nil {
 		// Not subscribed: leave no callback that a reconnect would
 		// subscribe, or that a retried On would take for a subscription.
@@ -324,6 +355,9 @@ func (c *Client) SetMembers(event string, n int) error {
 	old, hadMembers := c.members[event]
 	c.members[event] = n
 	c.mu.Unlock()
+	if c.b != nil {
+		return nil // the answers to counts read it
+	}
 	err := c.queue(func(b []byte) []byte { return appendSubscribe(b, event, n) })
 	if err != nil {
 		c.mu.Lock()
@@ -350,7 +384,12 @@ func (c *Client) Unsubscribe(event string) error {
 	if !had {
 		return nil
 	}
-	err := c.queue(func(b []byte) []byte { return appendName(b, opUnsubscribe, event) })
+	var err error
+	if c.b != nil {
+		err = c.brokerErr(c.b.unsubscribe(event))
+	} else {
+		err = c.queue(func(b []byte) []byte { return appendName(b, opUnsubscribe, event) })
+	}
 	if err != nil {
 		// Still subscribed on the server: keep the callback, so that a
 		// retried Unsubscribe sends the request.
@@ -390,6 +429,20 @@ func (c *Client) maxFrame() int {
 }
 
 func (c *Client) send(op byte, name string, data any) error {
+	if c.b != nil {
+		p, err := appendData(nil, data)
+		if err != nil {
+			return err
+		}
+		if len(p)+len(name) > c.maxFrame() {
+			return fmt.Errorf("channel: a %d-byte message is over MaxPackageSize (%d bytes); not sent", len(p)+len(name), c.maxFrame())
+		}
+		if err := c.brokerErr(c.b.send(op, name, p)); err != nil {
+			return err
+		}
+		c.published.Add(1)
+		return nil
+	}
 	var encErr error
 	err := c.queue(func(b []byte) []byte {
 		b, start := wire.Begin(b)
@@ -427,7 +480,12 @@ func (c *Client) Watch(queue string, fn func(Data)) error {
 	if had {
 		return nil
 	}
-	err := c.queue(func(b []byte) []byte { return appendName(b, opWatch, queue) })
+	var err error
+	if c.b != nil {
+		err = c.brokerErr(c.b.watch(queue))
+	} else {
+		err = c.queue(func(b []byte) []byte { return appendName(b, opWatch, queue) })
+	}
 	if err != nil {
 		c.mu.Lock()
 		delete(c.watchers, queue)
@@ -445,7 +503,12 @@ func (c *Client) Unwatch(queue string) error {
 	if !had {
 		return nil
 	}
-	err := c.queue(func(b []byte) []byte { return appendName(b, opUnwatch, queue) })
+	var err error
+	if c.b != nil {
+		err = c.brokerErr(c.b.unwatch(queue))
+	} else {
+		err = c.queue(func(b []byte) []byte { return appendName(b, opUnwatch, queue) })
+	}
 	if err != nil {
 		c.mu.Lock()
 		if _, ok := c.watchers[queue]; !ok {
@@ -460,6 +523,10 @@ func (c *Client) Unwatch(queue string) error {
 // members they announced; fn runs on the loop with the answer, or with an
 // error if the connection is lost first.
 func (c *Client) Count(event string, fn func(Count, error)) {
+	if c.b != nil {
+		c.b.count(event, fn)
+		return
+	}
 	c.mu.Lock()
 	c.nextID++
 	id := c.nextID
@@ -499,7 +566,12 @@ func (c *Client) CountContext(ctx context.Context, event string) (Count, error) 
 }
 
 // Connected reports whether the client is connected now.
-func (c *Client) Connected() bool { return c.l.Connected() }
+func (c *Client) Connected() bool {
+	if c.b != nil {
+		return c.b.connected()
+	}
+	return c.l.Connected()
+}
 
 // Stats returns the client's counters.
 func (c *Client) Stats() Stats {
@@ -514,4 +586,10 @@ func (c *Client) Stats() Stats {
 
 // Close ends the client once what it queued has been written; later calls
 // return ErrClosed.
-func (c *Client) Close() { c.l.Close() }
+func (c *Client) Close() {
+	if c.b != nil {
+		c.b.close()
+		return
+	}
+	c.l.Close()
+}

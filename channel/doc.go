@@ -74,6 +74,42 @@
 // backlog never disconnects a watcher. An item given to a watcher whose
 // connection is then lost is not given again (at most once).
 //
+// # Backends
+//
+// The address given to Connect or Dial chooses where events travel:
+//
+//	127.0.0.1:2206, unix:///run/app/channel.sock    a Channel server (above)
+//	nats://10.0.0.1:4222,nats://10.0.0.2:4222       a NATS server or cluster
+//
+// The Client's API and callbacks are the same on every backend; only the
+// guarantees below differ. docs/backends.md compares them in full.
+//
+// On NATS an event is a message on the core subject wm.e.<event> (the
+// name escaped into one subject token), so only the processes subscribed
+// to it receive it. Each queue is the subject wm.q.<queue>, and its
+// watchers form a queue group: the server gives each item to one of them.
+// An item enqueued while no watcher is subscribed is dropped (NATS keeps
+// nothing), and the client says so through Options.OnError. Count asks
+// the subscribers themselves: every client subscribed to the event
+// answers with its SetMembers number, and the count adds up the answers
+// that arrive until 50 ms pass without one (1 s at most). A process that
+// died or hangs does not answer, so it is never counted.
+//
+// The client connects in the background and reconnects by itself, to the
+// same server or any other member of the cluster (those given in the
+// address and those the cluster announces), and subscribes again. It
+// notices a dead server within about 6 s (two missed pings 2 s apart),
+// at once when the server's process ends. Publishes made while it is
+// disconnected wait in the client's queue, in order, bounded by
+// Options.MaxPending (ErrQueueFull past it), as with a Channel server.
+// Delivery is at most once: events published while a subscriber is
+// disconnected, or between a node's failure and the subscriber's
+// subscription on another node, are not delivered to it (on a loopback
+// cluster the test measures a window of about 10 ms). OnDisconnect and
+// OnConnect report both ends of that window. A subscriber that does not
+// keep up (64 Ki events waiting for the loop) loses events rather than
+// stalling the connection, and OnError says so.
+//
 // # Data
 //
 // Data may be a []byte, a string, or any value encoding/json can encode.

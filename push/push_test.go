@@ -125,7 +125,13 @@ func eventually(t *testing.T, f func() string) {
 }
 
 func TestPushAcrossHubs(t *testing.T) {
-	chAddr := wmtest.Serve(t, channel.NewServer("127.0.0.1:0").Worker)
+	testPushAcrossHubs(t, wmtest.Serve(t, channel.NewServer("127.0.0.1:0").Worker))
+}
+
+// testPushAcrossHubs runs two nodes and a sender on the channel backend at
+// chAddr: sends reach exactly the connections they name, a node that holds
+// none of them receives nothing, and the counts follow binds and closes.
+func testPushAcrossHubs(t *testing.T, chAddr string) {
 	a, addrA := newNode(t, chAddr)
 	_, addrB := newNode(t, chAddr)
 	c1 := connect(t, addrA, "bind alice", "join g")
