@@ -331,7 +331,7 @@ func (b *natsBroker) take(batch []delivery, m *nats.Msg) []delivery {
 		}
 		if subscribed, members := b.c.memberCount(name); subscribed {
 			id, _ := strconv.ParseUint(m.Reply[strings.LastIndexByte(m.Reply, '.')+1:], 10, 64)
-			b.q.push(brokerOp{op: opCountReply, name: m.Reply, payload: appendCountReply(nil, id, members)})
+			b.q.push(brokerOp{op: opCountReply, name: m.Reply, payload: appendCountReply(nil, id, true, members)})
 		}
 		return batch
 	}
@@ -360,8 +360,8 @@ func (b *natsBroker) readAnswers() {
 				b.cs.finish(id, nil) // nobody subscribes
 				continue
 			}
-			if rid, members, ok := parseCountReply(m.Data); ok && rid == id {
-				b.cs.answer(id, members)
+			if rid, subscribed, members, ok := parseCountReply(m.Data); ok && rid == id {
+				b.cs.answer(id, members, subscribed)
 			}
 		case strings.HasPrefix(rest, "q.") && noResponders:
 			name, _ := unescapeToken(rest[2:])

@@ -256,6 +256,7 @@ type counts struct {
 type countWait struct {
 	fn      func(Count, error)
 	n       Count
+	answers int
 	expect  int // answers expected, or -1 when unknown
 	timer   *time.Timer
 	started time.Time
@@ -277,17 +278,36 @@ func (cs *counts) start(fn func(Count, error), expect int) uint64 {
 	return id
 }
 
-// answer adds one subscriber's answer.
-func (cs *counts) answer(id uint64, members int) {
+// expect sets the number of answers to wait for, once known.
+func (cs *counts) expect(id uint64, n int) {
+	cs.mu.Lock()
+	w := cs.wait[id]
+	complete := false
+	if w != nil {
+		w.expect = n
+		complete = w.answers >= n
+	}
+	cs.mu.Unlock()
+	if complete {
+		cs.finish(id, nil)
+	}
+}
+
+// answer adds one client's answer: the members it announced, if it is
+// subscribed.
+func (cs *counts) answer(id uint64, members int, subscribed bool) {
 	cs.mu.Lock()
 	w := cs.wait[id]
 	if w == nil {
 		cs.mu.Unlock()
 		return
 	}
-	w.n.Subscribers++
-	w.n.Members += members
-	complete := w.expect >= 0 && w.n.Subscribers >= w.expect
+	w.answers++
+	if subscribed {
+		w.n.Subscribers++
+		w.n.Members += members
+	}
+	complete := w.expect >= 0 && w.answers >= w.expect
 	if !complete {
 		// Wait for more until the quiet time, within countMax.
 		left := countMax - time.Since(w.started)
@@ -316,23 +336,30 @@ func (cs *counts) finish(id uint64, err error) {
 	workerman.Post(func() { w.fn(n, err) })
 }
 
-// appendCountReply encodes an answer: id and members.
-func appendCountReply(b []byte, id uint64, members int) []byte {
+// appendCountReply encodes an answer: id, whether the client subscribes,
+// and its members.
+func appendCountReply(b []byte, id uint64, subscribed bool, members int) []byte {
 	b = append(b, brokerCountReply)
 	b = wire.AppendUvarint(b, id)
+	s := uint64(0)
+	if subscribed {
+		s = 1
+	}
+	b = wire.AppendUvarint(b, s)
 	return wire.AppendUvarint(b, uint64(members))
 }
 
 // parseCountReply decodes an answer.
-func parseCountReply(p []byte) (id uint64, members int, ok bool) {
+func parseCountReply(p []byte) (id uint64, subscribed bool, members int, ok bool) {
 	if len(p) < 1 || p[0] != brokerCountReply {
-		return 0, 0, false
+		return 0, false, 0, false
 	}
 	r := wire.NewReader(p[1:])
 	id = r.Uvarint()
+	s := r.Uvarint()
 	m := r.Uvarint()
-	if r.Done() != nil || m > 1<<31 {
-		return 0, 0, false
+	if r.Done() != nil || m > 1<<31 || s > 1 {
+		return 0, false, 0, false
 	}
-	return id, int(m), true
+	return id, s == 1, int(m), true
 }

@@ -96,7 +96,8 @@ type Count struct {
 //
 // The address may name a broker instead of a Channel server (see Backends
 // in the package documentation): "nats://host:4222", or several servers
-// of a NATS cluster separated by commas. User and password go in the URL.
+// of a NATS cluster separated by commas, or "redis://host:6379/0"
+// ("rediss://" for TLS). User and password go in the URL.
 func Connect(address string, opts *Options) (*Client, error) {
 	if address == "" {
 		address = DefaultAddress

@@ -80,6 +80,7 @@
 //
 //	127.0.0.1:2206, unix:///run/app/channel.sock    a Channel server (above)
 //	nats://10.0.0.1:4222,nats://10.0.0.2:4222       a NATS server or cluster
+//	redis://10.0.0.1:6379/0, rediss://...           a Redis server
 //
 // The Client's API and callbacks are the same on every backend; only the
 // guarantees below differ. docs/backends.md compares them in full.
@@ -109,6 +110,23 @@
 // OnConnect report both ends of that window. A subscriber that does not
 // keep up (64 Ki events waiting for the loop) loses events rather than
 // stalling the connection, and OnError says so.
+//
+// On Redis an event is published on the pub/sub channel wm:e:<event>,
+// which only the processes subscribed to it receive. A queue is the list
+// wm:q:<queue>: Enqueue is LPUSH and the watchers take items with BRPOP,
+// so items wait in Redis while nobody watches (with no bound but Redis's
+// memory), and each goes to one watcher. Count publishes a question on
+// the event's channel; PUBLISH tells how many clients received it, and
+// the count waits for exactly their answers (1 s at most, so a client
+// that hangs is left out). A client's one pub/sub connection is watched
+// with a ping after 5 s of silence; when it breaks, OnDisconnect runs,
+// the client reconnects (50 ms to 1 s apart) and subscribes again, and
+// OnConnect runs. Publishes made while Redis cannot be reached wait in the
+// client's queue as above; a pipeline of publishes that fails after it
+// may have reached Redis is not sent again (at most once), and OnError
+// reports it. A subscriber that does not keep up stops reading its
+// connection, and Redis disconnects it past its client-output-buffer-limit
+// for pub/sub (the client reconnects; OnDisconnect tells of the gap).
 //
 // # Data
 //

@@ -15,3 +15,7 @@ func TestPushAcrossHubsNATS(t *testing.T) {
 func TestPushAcrossHubsNATSCluster(t *testing.T) {
 	testPushAcrossHubs(t, testserver.StartNATSCluster(t, 3).URLs())
 }
+
+func TestPushAcrossHubsRedis(t *testing.T) {
+	testPushAcrossHubs(t, "redis://"+testserver.StartRedis(t).Addr)
+}
