@@ -192,8 +192,11 @@ func (cp *childProc) handle(m *ctlMsg) {
 	switch m.Type {
 	case "stats":
 		s := ProcessStats()
+		// status counts the outbound connections too, as Workerman does
+		// (and as connections lists them).
+		conns := s.Connections + int64(len(theProc().outbound))
 		cp.fc.Send(&ctlMsg{Type: "reply", Seq: m.Seq, Stats: &procStats{
-			Connections: s.Connections, TotalRequest: s.TotalRequest, SendFail: s.SendFail, Timers: s.Timers,
+			Connections: conns, TotalRequest: s.TotalRequest, SendFail: s.SendFail, Timers: s.Timers,
 			Inner: cp.innerWorkers(),
 		}})
 	case "conns":

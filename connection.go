@@ -54,6 +54,12 @@ var DefaultMaxSendBufferSize = 1 << 20
 
 // DefaultMaxPackageSize is the largest package a protocol may announce before
 // the connection is closed (10 MiB, as in Workerman).
+//
+// As in current Workerman (4 and 5), it is copied into a connection's
+// MaxPackageSize when the connection is created: a change applies to the
+// connections made afterwards, and one connection's limit is changed
+// through its MaxPackageSize (Workerman 3.x read the static at every
+// check). Set it before RunAll or in OnWorkerStart.
 var DefaultMaxPackageSize = 10 << 20
 
 // Connection is one client connection of a worker, or an outbound connection.

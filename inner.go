@@ -185,6 +185,11 @@ func (w *Worker) openInnerSocket(k *sockKeeper) error {
 		return nil
 	}
 	if err := w.bindSocket(); err != nil {
+		if errors.Is(err, unix.EADDRINUSE) && !w.ReusePort {
+			// The manual's case: each process of a worker creating a
+			// worker on the same port.
+			return fmt.Errorf("%w; if each process of this program listens there in OnWorkerStart, set ReusePort = true on that worker so that they can share the port", err)
+		}
 		return err
 	}
 	if err := k.keep(w); err != nil {

@@ -183,6 +183,17 @@ func testOutboundConnections(t *testing.T, bins pmBins) {
 	if text := s.must("connections"); !strings.Contains(text, workerman.OutboundWorkerName) {
 		t.Errorf("connections:\n%s", text)
 	}
+	// status counts them too: each process has its one outbound
+	// connection and no client.
+	r := s.status()
+	if len(pmWorkerProcs(r, "svc")) != 2 {
+		t.Fatalf("status lists %+v", r.Processes)
+	}
+	for _, p := range r.Processes {
+		if p.Worker == "svc" && p.Connections != 1 {
+			t.Errorf("status: process %d has %d connections, want its outbound one", p.Pid, p.Connections)
+		}
+	}
 	s.must("stop")
 }
 

@@ -114,6 +114,8 @@ func TestProcessManager(t *testing.T) {
 		{"SingleProcess", testSingleProcess},
 		{"ReloadFollowsSymlink", testReloadFollowsSymlink},
 		{"StopTimeoutKills", testStopTimeoutKills},
+		{"DaemonizeField", testDaemonizeField},
+		{"InnerSamePort", testInnerSamePort},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -85,7 +85,8 @@ type ProcessStatus struct {
 	Listen string `json:"listen"`
 	// MemoryBytes is the resident memory of the process.
 	MemoryBytes int64 `json:"memory_bytes"`
-	// Connections is the number of open client connections.
+	// Connections is the number of open connections: its workers' client
+	// connections and the outbound connections it made (established).
 	Connections int64 `json:"connections"`
 	// SendFail counts sends dropped since the process started.
 	SendFail int64 `json:"send_fail"`

@@ -118,7 +118,9 @@ var (
 // RegisterProtocol. An empty address creates a worker that listens on
 // nothing (for timers or outbound connections).
 //
-// A bad address is reported by Listen or RunAll.
+// A bad address is reported by Listen or RunAll. ws:// and wss:// are
+// refused: they are the client side of WebSocket, for outbound
+// connections; a WebSocket server listens on websocket://.
 func NewWorker(address string) *Worker {
 	w := &Worker{
 		Count:       1,
@@ -134,6 +136,9 @@ func NewWorker(address string) *Worker {
 			w.Transport = w.ep.network
 			switch w.ep.scheme {
 			case "tcp", "udp", "unix":
+			case "ws", "wss":
+				// The manual's ws:// is the client side of WebSocket.
+				w.epErr = fmt.Errorf("workerman: address %q: %s:// is the WebSocket client scheme, for outbound connections (NewAsyncTcpConnection); a WebSocket server listens on websocket://%s", address, w.ep.scheme, w.ep.hostPort())
 			default:
 				if p, ok := LookupProtocol(w.ep.scheme); ok {
 					w.Protocol = p

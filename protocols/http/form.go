@@ -149,6 +149,36 @@ func (r *Request) Post(name string) string {
 	return ""
 }
 
+// Form returns the body's fields and the query parameters together, PHP's
+// $_REQUEST: for each name the body's values come first, then the
+// query's, so Form().Get(name) prefers the body, as $_REQUEST does
+// (request_order "GP": POST overrides GET). The result is a new map; the
+// error is PostForm's.
+func (r *Request) Form() (url.Values, error) {
+	post, err := r.PostForm()
+	query := r.Query()
+	form := make(url.Values, len(post)+len(query))
+	for k, vs := range post {
+		form[k] = append(form[k], vs...)
+	}
+	for k, vs := range query {
+		form[k] = append(form[k], vs...)
+	}
+	return form, err
+}
+
+// Input returns the first value called name from the body, or else from
+// the query, or "": $_REQUEST[name].
+func (r *Request) Input(name string) string {
+	if v := r.Post(name); v != "" {
+		return v
+	}
+	if vs := r.ext().post[name]; len(vs) > 0 {
+		return ""
+	}
+	return r.Get(name)
+}
+
 // JSON decodes a JSON body into v.
 func (r *Request) JSON(v any) error {
 	rd := r.BodyReader()

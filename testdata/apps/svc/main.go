@@ -13,6 +13,9 @@
 //	SVC_INNER_ADDR                         a worker each process opens in OnWorkerStart (ReusePort)
 //	SVC_INNER_BASE                         a port: each process also opens an inner text worker
 //	                                       on SVC_INNER_BASE+ID, without ReusePort (the manual's way)
+//	SVC_INNER_SAME                         an address every process listens on in OnWorkerStart,
+//	                                       without ReusePort (which fails beyond the first)
+//	SVC_DAEMONIZE=1                        workerman.Daemonize
 //	SVC_BUSY_ADDR                          with a build made with -X main.extraInner=1, OnWorkerStart
 //	                                       also listens there and only logs a failure
 //	SVC_WS_ADDR                            address of a WebSocket worker (2 processes)
@@ -112,6 +115,7 @@ func main() {
 	workerman.LogFile = os.Getenv("SVC_LOGFILE")
 	workerman.StdoutFile = os.Getenv("SVC_STDOUT")
 	workerman.SingleProcess = os.Getenv("SVC_SINGLE") == "1"
+	workerman.Daemonize = os.Getenv("SVC_DAEMONIZE") == "1"
 	if ms := envInt("SVC_STOP_MS", 0); ms > 0 {
 		workerman.StopTimeout = time.Duration(ms) * time.Millisecond
 	}
@@ -165,6 +169,15 @@ func main() {
 			}
 			if err := inner.Listen(); err != nil {
 				panic(err)
+			}
+		}
+		if addr := os.Getenv("SVC_INNER_SAME"); addr != "" {
+			// Every process listens on the same port, without ReusePort:
+			// the manual's example of what fails.
+			same := workerman.NewWorker(addr)
+			same.Name = "same"
+			if err := same.Listen(); err != nil {
+				log.Printf("same: %v", err)
 			}
 		}
 		if addr := os.Getenv("SVC_BUSY_ADDR"); addr != "" && extraInner != "" {
