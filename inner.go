@@ -50,7 +50,7 @@ const sockWait = 10 * time.Second
 
 // keepKey names a worker's socket among those of its slot.
 func keepKey(w *Worker) string {
-	return fmt.Sprintf("%s %s reuseport=%v backlog=%d", w.network(), w.socketName, w.ReusePort, w.Backlog)
+	return fmt.Sprintf("%s %s reuseport=%v backlog=%d socket=%+v", w.network(), w.socketName, w.ReusePort, w.Backlog, w.Socket)
 }
 
 // sockKeeper is a worker process's end of the socket pair.

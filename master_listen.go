@@ -29,10 +29,12 @@ func (m *master) openListener(wi int, w *Worker) error {
 	if w.network() == "unix" {
 		return errors.New("workerman: worker " + w.socketName + ": ReusePort needs an IP address")
 	}
-	ep := w.ep
-	ep.network = w.network()
+	ep, err := w.listenEndpoint()
+	if err != nil {
+		return err
+	}
 	for id := 0; id < w.Count; id++ {
-		fd, err := listenSocket(ep, w.Backlog, true)
+		fd, err := listenSocket(ep, w.Backlog, true, &w.Socket)
 		if err != nil {
 			return err
 		}

@@ -116,6 +116,7 @@ func TestProcessManager(t *testing.T) {
 		{"StopTimeoutKills", testStopTimeoutKills},
 		{"DaemonizeField", testDaemonizeField},
 		{"InnerSamePort", testInnerSamePort},
+		{"SocketOptions", testSocketOptions},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

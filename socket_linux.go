@@ -31,8 +31,11 @@ func sockaddrOf(a netip.AddrPort) (unix.Sockaddr, int) {
 }
 
 // listenSocket creates a bound, non-blocking socket: listening for stream
-// networks, ready for recvfrom for "udp".
-func listenSocket(e endpoint, backlog int, reusePort bool) (fd int, err error) {
+// networks, ready for recvfrom for "udp". so may be nil.
+func listenSocket(e endpoint, backlog int, reusePort bool, so *SocketOptions) (fd int, err error) {
+	if so == nil {
+		so = &SocketOptions{}
+	}
 	var (
 		sa     unix.Sockaddr
 		family int
@@ -65,8 +68,10 @@ func listenSocket(e endpoint, backlog int, reusePort bool) (fd int, err error) {
 		}
 	}()
 	if family != unix.AF_UNIX {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
-			return -1, os.NewSyscallError("setsockopt SO_REUSEADDR", err)
+		if !so.NoReuseAddr {
+			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+				return -1, os.NewSyscallError("setsockopt SO_REUSEADDR", err)
+			}
 		}
 		if reusePort {
 			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
@@ -74,8 +79,20 @@ func listenSocket(e endpoint, backlog int, reusePort bool) (fd int, err error) {
 			}
 		}
 		if family == unix.AF_INET6 {
-			// "::" listens on IPv4 too, as the manual's ":::port" promises.
-			unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0)
+			// By default "::" listens on IPv4 too, as the manual's
+			// ":::port" promises.
+			v6only := 0
+			if so.IPv6Only {
+				v6only = 1
+			}
+			if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only); err != nil && so.IPv6Only {
+				return -1, os.NewSyscallError("setsockopt IPV6_V6ONLY", err)
+			}
+		}
+		if so.Broadcast && stype == unix.SOCK_DGRAM {
+			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_BROADCAST, 1); err != nil {
+				return -1, os.NewSyscallError("setsockopt SO_BROADCAST", err)
+			}
 		}
 	}
 	if err := unix.Bind(fd, sa); err != nil {

@@ -49,6 +49,9 @@ type Worker struct {
 	ReusePort bool
 	// Backlog is the listen backlog; 0 means DefaultBacklog.
 	Backlog int
+	// Socket holds the manual's other socket context options
+	// (ipv6_v6only, so_reuseaddr, tcp_nodelay, so_broadcast, bindto).
+	Socket SocketOptions
 	// TLSConfig configures the "ssl" transport.
 	TLSConfig *tls.Config
 	// User and Group are the account the worker's processes run as when the
@@ -243,14 +246,23 @@ func (w *Worker) openSocket() error {
 
 // bindSocket binds and listens on a new socket.
 func (w *Worker) bindSocket() error {
-	ep := w.ep
-	ep.network = w.network()
-	fd, err := listenSocket(ep, w.Backlog, w.ReusePort)
+	ep, err := w.listenEndpoint()
+	if err != nil {
+		return err
+	}
+	fd, err := listenSocket(ep, w.Backlog, w.ReusePort, &w.Socket)
 	if err != nil {
 		return err
 	}
 	w.fd, w.hasFd = fd, true
 	return nil
+}
+
+// listenEndpoint returns the address the worker's socket binds to.
+func (w *Worker) listenEndpoint() (endpoint, error) {
+	ep := w.ep
+	ep.network = w.network()
+	return w.Socket.applyBindTo(ep)
 }
 
 func (w *Worker) startAccepting() error {
@@ -361,7 +373,7 @@ func (a *acceptor) HandleEvent(fd int, ev eventloop.Event) {
 // serve wraps an accepted socket in a Connection.
 func (w *Worker) serve(fd int, sa unix.Sockaddr) {
 	p := theProc()
-	if w.network() == "tcp" {
+	if w.network() == "tcp" && !w.Socket.Nagle {
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	}
 	c := w.newConnection(p)

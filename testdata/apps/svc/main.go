@@ -15,6 +15,8 @@
 //	                                       on SVC_INNER_BASE+ID, without ReusePort (the manual's way)
 //	SVC_INNER_SAME                         an address every process listens on in OnWorkerStart,
 //	                                       without ReusePort (which fails beyond the first)
+//	SVC_SOCKOPTS=1                         the main worker and the SVC_INNER_BASE workers set the
+//	                                       socket options NoReuseAddr (and the main worker Nagle)
 //	SVC_DAEMONIZE=1                        workerman.Daemonize
 //	SVC_BUSY_ADDR                          with a build made with -X main.extraInner=1, OnWorkerStart
 //	                                       also listens there and only logs a failure
@@ -129,6 +131,11 @@ func main() {
 	w.Count = envInt("SVC_COUNT", 2)
 	w.ReusePort = os.Getenv("SVC_REUSEPORT") == "1"
 	w.User = os.Getenv("SVC_USER")
+	sockOpts := os.Getenv("SVC_SOCKOPTS") == "1"
+	if sockOpts {
+		w.Socket.NoReuseAddr = true
+		w.Socket.Nagle = true
+	}
 	if cert := os.Getenv("SVC_CERT"); cert != "" {
 		pair, err := tls.LoadX509KeyPair(cert, os.Getenv("SVC_KEY"))
 		if err != nil {
@@ -164,6 +171,7 @@ func main() {
 		if base := envInt("SVC_INNER_BASE", 0); base > 0 {
 			inner := workerman.NewWorker(fmt.Sprintf("text://127.0.0.1:%d", base+w.ID))
 			inner.Name = "inner" + strconv.Itoa(w.ID)
+			inner.Socket.NoReuseAddr = sockOpts
 			inner.OnMessage = func(c *workerman.Connection, data any) {
 				c.Send(fmt.Sprintf("inner %s %d", version, os.Getpid()))
 			}
