@@ -31,7 +31,9 @@ type childInfo struct {
 	Listen string `json:"listen"`
 	Daemon bool   `json:"daemon"`
 	Fd     bool   `json:"fd"` // the listening socket is childFdListen
-	Master int    `json:"master"`
+	// Balance: childFdBalance is the worker's fair-accept segment.
+	Balance bool `json:"balance,omitempty"`
+	Master  int  `json:"master"`
 }
 
 // parseChildInfo decodes and checks WORKERMAN_CHILD.
@@ -134,6 +136,11 @@ func runChild(env string, ws []*Worker) {
 	w.ID = ci.ID
 	if ci.Fd {
 		w.fd, w.hasFd, w.inherited = childFdListen, true, true
+	}
+	if ci.Balance {
+		if w.bal, err = openBalancer(ci.ID); err != nil {
+			logger().Warn("accepting without balance", "worker", w.Name, "err", err)
+		}
 	}
 	cp := &childProc{w: w, fc: fc, stopCalled: make(map[*Worker]bool), keeper: openKeeper(childFdSockets)}
 	theChild = cp

@@ -734,6 +734,9 @@ func (c *Connection) destroy() {
 		if _, ok := c.Worker.Connections[c.ID]; ok {
 			delete(c.Worker.Connections, c.ID)
 			ps.stats.Connections--
+			if b := c.Worker.bal; b != nil {
+				b.publish(len(c.Worker.Connections), c.Worker.accepting)
+			}
 		}
 	}
 	if cc, ok := c.Protocol.(ConnectionCloser); ok {

@@ -70,8 +70,10 @@ type master struct {
 
 	reloadCur, reloadNext *reloadRun
 	ctlWaiters            map[*func(*ctlMsg)]struct{}
-	keptPaths             []string // Unix socket files of inner workers, removed at the end
-	slotFds               [][]int  // per ReusePort worker, a socket per process slot
+	keptPaths             []string      // Unix socket files of inner workers, removed at the end
+	slotFds               [][]int       // per ReusePort worker, a socket per process slot
+	balance               []*balanceMem // per worker sharing one socket over processes, its fair-accept segment
+	balanceFds            []int
 	done                  chan struct{}
 }
 
@@ -204,6 +206,8 @@ func (m *master) prepare() error {
 	}
 	m.creds = make([]*syscall.Credential, len(m.ws))
 	m.slotFds = make([][]int, len(m.ws))
+	m.balance = make([]*balanceMem, len(m.ws))
+	m.balanceFds = make([]int, len(m.ws))
 	for i, w := range m.ws {
 		if w.epErr != nil {
 			return w.epErr

@@ -24,7 +24,18 @@ func (m *master) openListener(wi int, w *Worker) error {
 		return fmt.Errorf("workerman: worker %q: transport ssl needs TLSConfig with a certificate", w.socketName)
 	}
 	if !w.ReusePort {
-		return w.openSocket()
+		m.balanceFds[wi] = -1
+		if err := w.openSocket(); err != nil {
+			return err
+		}
+		if w.Count > 1 && w.network() != "udp" {
+			b, fd, err := newBalanceMem(w.Count)
+			if err != nil {
+				return err
+			}
+			m.balance[wi], m.balanceFds[wi] = b, fd
+		}
+		return nil
 	}
 	if w.network() == "unix" {
 		return errors.New("workerman: worker " + w.socketName + ": ReusePort needs an IP address")

@@ -37,6 +37,7 @@ func (m *master) spawn(wi, id int) (*child, error) {
 	info := childInfo{
 		Worker: wi, ID: id, Name: w.Name, Listen: w.socketName,
 		Daemon: m.daemon, Fd: m.listenFd(wi, id) >= 0, Master: os.Getpid(),
+		Balance: m.balance[wi] != nil,
 	}
 	b, _ := json.Marshal(info)
 	argv, env := titled(workerTitle(w, id), m.argv, m.env)
@@ -51,6 +52,9 @@ func (m *master) spawn(wi, id int) (*child, error) {
 		listen = uintptr(m.listenFd(wi, id))
 	}
 	files := []uintptr{stdin, 1, 2, uintptr(fds[1]), m.logFile.Fd(), listen, uintptr(sfds[1])}
+	if info.Balance {
+		files = append(files, uintptr(m.balanceFds[wi]))
+	}
 	pid, err := syscall.ForkExec(m.exe, argv, &syscall.ProcAttr{
 		Env:   env,
 		Files: files,
@@ -173,6 +177,9 @@ func (m *master) onChildExit(c *child, ws syscall.WaitStatus) {
 		f(nil)
 	}
 	w := m.ws[c.w]
+	if b := m.balance[c.w]; b != nil {
+		b.release(c.id, c.pid)
+	}
 	sl := m.slots[c.w][c.id]
 	reason := describeExit(ws)
 	if c.errText != "" {

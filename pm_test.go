@@ -88,6 +88,7 @@ func TestProcessManager(t *testing.T) {
 		{"ReloadUnderLoadTLS", testReloadUnderLoadTLS},
 		{"ReloadBrokenBinary", testReloadBroken},
 		{"ReusePort", testReusePort},
+		{"FairAccept", testFairAccept},
 		{"StopGraceful", testStopGraceful},
 		{"StopFast", testStopFast},
 		{"StalePidFile", testStalePidFile},

@@ -101,6 +101,7 @@ type Worker struct {
 	kept       bool // fd is an inner worker's socket that the master keeps
 	accepting  bool
 	acc        *acceptor
+	bal        *balancer // fair accept among the worker's processes, or nil
 	stopped    bool
 	// handshaking holds the TLS connections of a worker process whose
 	// handshake is in progress, so that a process that stops waits for
@@ -276,6 +277,7 @@ func (w *Worker) startAccepting() error {
 		err = l.AddHandler(w.fd, eventloop.Readable, udpReceiver{w})
 	case w.inherited && !w.ReusePort:
 		err = l.AddSharedListener(w.fd, w.acc)
+		w.acc.shared = true
 	default:
 		err = l.AddHandler(w.fd, eventloop.Readable, w.acc)
 	}
@@ -283,6 +285,9 @@ func (w *Worker) startAccepting() error {
 		return err
 	}
 	w.accepting = true
+	if w.bal != nil {
+		w.bal.publish(len(w.Connections), true)
+	}
 	return nil
 }
 
@@ -297,6 +302,9 @@ func (w *Worker) PauseAccept() {
 		l.RemoveHandler(w.fd)
 	}
 	w.accepting = false
+	if w.bal != nil {
+		w.bal.publish(len(w.Connections), false)
+	}
 }
 
 // ResumeAccept undoes PauseAccept.
@@ -332,7 +340,10 @@ func (w *Worker) Unlisten() {
 // acceptor accepts connections of a stream worker.
 type acceptor struct {
 	w       *Worker
-	backoff int // timer id while accept is paused for lack of descriptors
+	shared  bool // registered with AddSharedListener
+	resting bool // set aside for balanceRest (see balance_linux.go)
+	force   bool // take one connection whatever the balance says
+	backoff int  // timer id while accept is paused for lack of descriptors
 }
 
 // acceptBatch bounds how many connections one readiness event accepts, so
@@ -341,7 +352,25 @@ const acceptBatch = 128
 
 func (a *acceptor) HandleEvent(fd int, ev eventloop.Event) {
 	w := a.w
+	accepted := 0
+	defer func() {
+		if accepted > 0 && a.shared && !a.resting && w.accepting && w.fd == fd {
+			theProc().loop.RequeueSharedListener(fd)
+		}
+	}()
+	bal := w.bal
+	if !a.shared {
+		bal = nil
+	}
 	for i := 0; i < acceptBatch; i++ {
+		if bal != nil {
+			if a.force {
+				a.force = false
+			} else if !bal.mayAccept(len(w.Connections)) {
+				a.rest(fd)
+				return
+			}
+		}
 		nfd, sa, err := unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		if err != nil {
 			switch err {
@@ -366,7 +395,11 @@ func (a *acceptor) HandleEvent(fd int, ev eventloop.Event) {
 				return
 			}
 		}
+		accepted++
 		w.serve(nfd, sa)
+		if bal != nil {
+			bal.publish(len(w.Connections), true)
+		}
 	}
 }
 

@@ -131,6 +131,22 @@ func (l *Loop) AddSharedListener(fd int, h Handler) error {
 	return l.add(fd, Readable, h, true)
 }
 
+// RequeueSharedListener moves a listener registered with AddSharedListener
+// to the back of the kernel's line of processes waiting on it. The kernel
+// wakes the first idle process in that line for each new connection, always
+// in the order the processes registered; a process that requeues after it
+// accepted lets the next one take the next connection, so idle processes
+// take turns instead of the first one taking every connection.
+func (l *Loop) RequeueSharedListener(fd int) error {
+	if fd < 0 || fd >= len(l.handlers) || l.handlers[fd].h == nil {
+		return errors.New("eventloop: descriptor not registered")
+	}
+	if err := l.p.del(fd); err != nil {
+		return err
+	}
+	return l.p.add(fd, Readable, l.handlers[fd].gen, true)
+}
+
 func (l *Loop) add(fd int, ev Event, h Handler, exclusive bool) error {
 	if fd < 0 {
 		return errors.New("eventloop: negative file descriptor")
