@@ -44,6 +44,7 @@ func main() {
 	flag.DurationVar(&o.Warmup, "warmup", time.Second, "load before each measured window")
 	flag.DurationVar(&o.Duration, "d", 5*time.Second, "measured window of each run")
 	flag.StringVar(&o.ServerCPU, "server-cpu", "0", "CPU list the servers are pinned to with taskset (empty: no pinning)")
+	flag.IntVar(&o.Procs, "procs", 1, "cores per server: above 1, ours runs workerman.RunAll with Count=N, gnet N loops (multicore), net GOMAXPROCS=N, the generator N threads; use with -server-cpu ''")
 	flag.IntVar(&o.Idle, "idle", 5000, "idle connections for the memory-per-connection figure (0 skips it)")
 	flag.DurationVar(&o.Strace, "strace", 0, "if set, also run each server this long under strace -c and print system calls per message")
 	flag.BoolVar(&o.Perf, "perf", true, "count the servers' system calls per message with perf during each measured window (skipped if perf cannot)")

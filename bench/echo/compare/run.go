@@ -25,7 +25,12 @@ type options struct {
 	Warmup    time.Duration
 	Duration  time.Duration
 	ServerCPU string
-	Idle      int
+	// Procs above 1 runs every server on that many cores: worker
+	// processes (ours), event loops (gnet) or GOMAXPROCS (net), and the
+	// load generator with as many threads. Figures then cover the whole
+	// process tree, without Go heap allocations or perf counts.
+	Procs int
+	Idle  int
 	Strace    time.Duration
 	Perf      bool
 	JSON      string
@@ -251,7 +256,14 @@ func startServer(ctx context.Context, o options, s serverSpec) (*procstat.Server
 		return nil, err
 	}
 	argv := append(append([]string(nil), s.Argv...), "-addr", addr)
-	return procstat.Start(ctx, s.Name, argv, o.ServerCPU, 10*time.Second)
+	if o.Procs > 1 {
+		argv = append(argv, "-procs", strconv.Itoa(o.Procs))
+	}
+	srv, err := procstat.Start(ctx, s.Name, argv, o.ServerCPU, 20*time.Second)
+	if err == nil && o.Procs > 1 {
+		srv.Tree = true
+	}
+	return srv, err
 }
 
 // measure starts a fresh server, drives it with one scenario and computes
@@ -276,10 +288,11 @@ func measure(ctx context.Context, o options, s serverSpec, sc scenario) (measure
 		Payload:  sc.Payload,
 		Depth:    sc.Depth,
 		Rate:     float64(sc.Rate),
+		Threads:  o.Procs,
 		Warmup:   o.Warmup,
 		Duration: o.Duration,
 		OnStart: func() (err error) {
-			if o.Perf {
+			if o.Perf && !srv.Tree {
 				// Attached during the warm-up, when the server has
 				// made the threads it needs: perf follows only the
 				// threads that exist when it attaches.

@@ -1,5 +1,6 @@
 // Command gnet is the TCP echo server of the echo benchmark built on gnet
-// v2 with a single event loop (WithMulticore(false)).
+// v2 with a single event loop (WithMulticore(false)), or with -procs N, N
+// loops in one process (WithMulticore(true)).
 //
 //	gnet -addr 127.0.0.1:9002
 //
@@ -38,11 +39,12 @@ func (e *echo) OnTraffic(c gnet.Conn) gnet.Action {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9002", "address to listen on (a fixed port: gnet does not tell the port it chose)")
+	procs := flag.Int("procs", 1, "event loops; above 1 gnet runs multicore with this many loops")
 	flag.Parse()
 	procstat.ServeStats()
 	err := gnet.Run(&echo{addr: *addr, announce: true}, "tcp://"+*addr,
-		gnet.WithMulticore(false),
-		gnet.WithNumEventLoop(1),
+		gnet.WithMulticore(*procs > 1),
+		gnet.WithNumEventLoop(*procs),
 		gnet.WithLogLevel(logging.ErrorLevel))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gnet:", err)

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 
 	"github.com/workerman-go/workerman/bench/loadgen/procstat"
 )
@@ -48,7 +49,11 @@ func serve(ln net.Listener, bufSize int) error {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on")
 	bufSize := flag.Int("buf", 8192, "read buffer of each connection, in bytes")
+	procs := flag.Int("procs", 0, "GOMAXPROCS (0: as the runtime sets it)")
 	flag.Parse()
+	if *procs > 0 {
+		runtime.GOMAXPROCS(*procs)
+	}
 	if *bufSize < 1 {
 		fmt.Fprintln(os.Stderr, "netecho: -buf must be at least 1")
 		os.Exit(2)

@@ -28,6 +28,11 @@ type Server struct {
 	Addr string
 	// PID is the server's process id.
 	PID int
+	// Tree makes Sample add up the CPU time, system calls and memory of
+	// the process and all its descendants (a master and its worker
+	// processes), and leaves the Go heap figures at zero: a program run by
+	// workerman.RunAll uses SIGUSR1 to reload, so it is not asked.
+	Tree bool
 
 	cmd    *exec.Cmd
 	stats  chan string
@@ -123,6 +128,9 @@ func (s *Server) Sample() (Sample, error) {
 	select {
 	case <-s.stats:
 	default:
+	}
+	if s.Tree {
+		return s.sampleTree()
 	}
 	if err := s.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 		return sm, fmt.Errorf("procstat: signal %s: %w", s.Name, err)
@@ -289,4 +297,46 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return strings.TrimSpace(string(t.buf))
+}
+
+// sampleTree sums the /proc figures of the server and its descendants.
+func (s *Server) sampleTree() (Sample, error) {
+	sm := Sample{At: time.Now()}
+	for _, pid := range Descendants(s.PID) {
+		cpu, err := readCPU(pid)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		r, w, err := readIO(pid)
+		if err != nil {
+			continue
+		}
+		rss, _ := readRSS(pid)
+		sm.CPU += cpu
+		sm.ReadCalls += r
+		sm.WriteCalls += w
+		sm.RSS += rss
+	}
+	return sm, nil
+}
+
+// Descendants returns pid followed by every process below it, children
+// first, as /proc/PID/task/TID/children lists them.
+func Descendants(pid int) []int {
+	out := []int{pid}
+	for i := 0; i < len(out); i++ {
+		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", out[i]))
+		for _, t := range tasks {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", out[i], t.Name()))
+			if err != nil {
+				continue
+			}
+			for _, f := range strings.Fields(string(b)) {
+				if c, err := strconv.Atoi(f); err == nil {
+					out = append(out, c)
+				}
+			}
+		}
+	}
+	return out
 }
