@@ -62,8 +62,8 @@ var (
 	fP50      = func(m measurement) float64 { return float64(m.P50) }
 	fP99      = func(m measurement) float64 { return float64(m.P99) }
 	fCPU      = func(m measurement) float64 { return m.CPUPerMsg }
-	fAllocs   = func(m measurement) float64 { return m.AllocsPerMsg }
-	fSyscalls = func(m measurement) float64 { return m.SyscallsPerMsg }
+	fAllocs   = func(m measurement) float64 { return orNaN(m.AllocsPerMsg, m.Tree) }
+	fSyscalls = func(m measurement) float64 { return orNaN(m.SyscallsPerMsg, m.Tree) }
 	fRWCalls  = func(m measurement) float64 { return m.RWCallsPerMsg }
 	fSrvCPU   = func(m measurement) float64 { return m.ServerCPU }
 	fGenCPU   = func(m measurement) float64 { return m.GenCPU }
@@ -276,4 +276,13 @@ func machine() string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// orNaN hides a figure that was not measured (a process tree has no Go
+// heap figures or perf counts).
+func orNaN(v float64, unmeasured bool) float64 {
+	if unmeasured {
+		return math.NaN()
+	}
+	return v
 }

@@ -29,12 +29,12 @@ type options struct {
 	// processes (ours), event loops (gnet) or GOMAXPROCS (net), and the
 	// load generator with as many threads. Figures then cover the whole
 	// process tree, without Go heap allocations or perf counts.
-	Procs int
-	Idle  int
-	Strace    time.Duration
-	Perf      bool
-	JSON      string
-	Log       *slog.Logger
+	Procs  int
+	Idle   int
+	Strace time.Duration
+	Perf   bool
+	JSON   string
+	Log    *slog.Logger
 }
 
 // serverSpec is a server under test: a command that takes -addr.
@@ -129,6 +129,9 @@ type measurement struct {
 	ServerCPU, GenCPU float64
 	// GCs is the number of GC cycles of the server during the window.
 	GCs uint64
+	// Tree: the server ran as several processes (see options.Procs);
+	// allocations and perf counts were not measured.
+	Tree bool `json:",omitempty"`
 }
 
 // idleMeasurement is the memory cost of idle connections on one server.
@@ -339,6 +342,7 @@ func measure(ctx context.Context, o options, s serverSpec, sc scenario) (measure
 		AllocsPerMsg:  float64(after.Mallocs-before.Mallocs) / msgs,
 		RWCallsPerMsg: float64(after.ReadCalls+after.WriteCalls-before.ReadCalls-before.WriteCalls) / msgs,
 		GCs:           after.NumGC - before.NumGC,
+		Tree:          srv.Tree,
 	}
 	if counter != nil {
 		counts, err := counter.Stop()
