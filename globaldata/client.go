@@ -10,6 +10,7 @@ import (
 	"hash/crc32"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,6 +84,7 @@ type Client struct {
 	maxPending int
 	servers    []*server
 	ready      chan struct{} // closed once every server has been connected
+	kv         *kvRunner     // a key-value service instead of servers
 
 	mu       sync.Mutex
 	pending  map[uint64]*call // requests waiting for their reply
@@ -129,6 +131,11 @@ type call struct {
 // OnWorkerStart. It does not wait: requests made before a server is
 // connected are sent once it is, or fail after Options.Timeout.
 //
+// The addresses may instead name NATS servers ("nats://host:4222", in one
+// address separated by commas or as several) or one Redis server
+// ("redis://host:6379/0", "rediss://" for TLS): see Backends in the
+// package documentation.
+//
 // With several servers, each key lives on one of them, chosen by the
 // CRC-32 (IEEE) of the key modulo the number of servers, as Workerman's
 // client does; every client must list the same servers in the same order.
@@ -151,6 +158,24 @@ func Connect(addresses []string, opts *Options) (*Client, error) {
 		c.timeout = 10 * time.Second
 	}
 	c.tick = min(max(c.timeout/20, 5*time.Millisecond), 100*time.Millisecond)
+	scheme, url, err := storeScheme(addresses)
+	if err != nil {
+		return nil, fmt.Errorf("globaldata: %w", err)
+	}
+	if scheme != "" {
+		var st store
+		if scheme == "nats" {
+			st, err = newNATSStore(url, len(strings.Split(url, ",")))
+		} else {
+			st, err = newRedisStore(url)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("globaldata: %w", err)
+		}
+		c.servers = []*server{{addr: url}}
+		c.startStore(st)
+		return c, nil
+	}
 	for _, a := range addresses {
 		if a == "" {
 			a = DefaultAddress
@@ -237,6 +262,9 @@ func (c *Client) start(key string, req request, done func(reply, error)) (uint64
 	c.nextID++
 	req.id = c.nextID
 	cl := &call{id: req.id, op: req.op, key: key, srv: srv, deadline: time.Now().Add(c.timeout), done: done}
+	if c.kv != nil {
+		return c.startKV(cl, req)
+	}
 	viaLink := srv.up
 	if !viaLink {
 		frame := appendRequest(nil, &req)
@@ -276,6 +304,29 @@ func (c *Client) start(key string, req request, done func(reply, error)) (uint64
 	return cl.id, nil
 }
 
+// startKV hands a request to the key-value service's workers, with c.mu
+// held (and released here).
+func (c *Client) startKV(cl *call, req request) (uint64, error) {
+	c.pending[cl.id] = cl
+	arm := !c.sweeping
+	c.sweeping = true
+	c.mu.Unlock()
+	if arm {
+		workerman.Post(c.armSweep)
+	}
+	if err := c.kv.queue(cl, req); err != nil {
+		c.mu.Lock()
+		delete(c.pending, cl.id)
+		c.mu.Unlock()
+		if err == ErrQueueFull {
+			c.refused.Add(1)
+		}
+		return 0, fmt.Errorf("%w (%s %q on %s)", err, opName(req.op), cl.key, cl.srv.addr)
+	}
+	c.requests.Add(1)
+	return cl.id, nil
+}
+
 func byID(a, b *call) int { return cmp.Compare(a.id, b.id) }
 
 // take removes a pending request; false means another path (reply,
@@ -287,7 +338,7 @@ func (c *Client) take(cl *call) bool {
 		return false
 	}
 	delete(c.pending, cl.id)
-	if !cl.sent {
+	if !cl.sent && c.kv == nil {
 		c.unhold(cl)
 	}
 	return true
@@ -353,7 +404,7 @@ func (c *Client) sweep() {
 	for id, cl := range c.pending {
 		if now.After(cl.deadline) {
 			delete(c.pending, id)
-			if !cl.sent {
+			if !cl.sent && c.kv == nil {
 				c.unhold(cl)
 			}
 			expired = append(expired, cl)
@@ -471,6 +522,9 @@ func (c *Client) keep(frame []byte) bool {
 
 // Connected reports whether the client is connected to every server now.
 func (c *Client) Connected() bool {
+	if c.kv != nil {
+		return c.kv.st.ready()
+	}
 	for _, srv := range c.servers {
 		if !srv.l.Connected() {
 			return false
@@ -511,8 +565,13 @@ func (c *Client) Close() {
 		srv.held, srv.heldBytes, srv.heldDead = nil, 0, 0
 	}
 	c.mu.Unlock()
+	if c.kv != nil {
+		c.kv.close()
+	}
 	for _, srv := range c.servers {
-		srv.l.Close()
+		if srv.l != nil {
+			srv.l.Close()
+		}
 	}
 	if len(all) > 0 {
 		slices.SortFunc(all, byID)

@@ -95,6 +95,41 @@
 // server. Every client must list the same servers in the same order. A
 // server that is unreachable affects only its own keys.
 //
+// # Backends
+//
+// Instead of GlobalData servers, the addresses may name a key-value
+// service; the Client's API is the same:
+//
+//	[]string{"nats://10.0.0.1:4222,nats://10.0.0.2:4222"}   NATS JetStream
+//	[]string{"redis://10.0.0.1:6379/0"}                      Redis
+//
+// On NATS the variables live in the JetStream key-value bucket
+// workerman_globaldata, which the first client creates with one replica
+// per server listed (up to three; a cluster listed by one URL gets one
+// replica). Get, Set, Isset and Unset map to the bucket's operations; Add
+// is Create; Cas reads the key's last revision, compares its value and
+// writes with Update at that revision, reading again if another write
+// came in between; Increment is the same loop. Each write is replicated
+// by JetStream before it is answered, so a value survives the loss of a
+// minority of the replicas, and a client that fails over to another node
+// keeps seeing it. A value is bounded by the servers' max_payload (1 MiB
+// by default); a larger one is refused with an error. Keys are stored
+// escaped (bytes other than letters, digits, '-' and '_' as =XX).
+//
+// On Redis each variable is the string key wm:g:<key>: Add is SET NX, Cas
+// a Lua script that compares and sets, Increment INCRBY inside a script
+// that leaves a key not set alone (a value that is not an integer is
+// incremented like the server does, with the Cas script). Every operation
+// is atomic on the Redis server; durability is Redis's (RDB, AOF,
+// replicas), and a failover to a replica may lose the last writes.
+//
+// On both, requests run on the client's goroutines (a key's requests on
+// the same one, in order) and their callbacks on the loop. While the
+// service is unreachable, requests wait and are tried again until their
+// timeout (ErrNotSent); one that fails after it may have reached the
+// service ends with ErrOutcomeUnknown, and is never sent twice.
+// docs/backends.md compares the backends.
+//
 // # Wire format
 //
 // Client and server exchange frames: a 4-byte big-endian length that

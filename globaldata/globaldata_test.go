@@ -52,8 +52,12 @@ func noErr(t *testing.T, err error) {
 	}
 }
 
-func TestOperations(t *testing.T) {
-	g := dial(t, []string{serve(t)}, nil)
+func TestOperations(t *testing.T) { testOperations(t, serve(t), 1<<20) }
+
+// testOperations covers every operation on the backend at addr, with
+// values up to big bytes.
+func testOperations(t *testing.T, addr string, big int) {
+	g := dial(t, []string{addr}, nil)
 	x := ctx(t)
 
 	// Not set yet.
@@ -163,20 +167,21 @@ func TestOperations(t *testing.T) {
 	check(t, "isset after a failed encode", set, false)
 
 	// Keys may be anything, values as large as the server allows.
-	big := strings.Repeat("x", 1<<20)
-	noErr(t, g.SetContext(x, "", big))
+	noErr(t, g.SetContext(x, "", strings.Repeat("x", big)))
 	noErr(t, g.SetContext(x, "ключ\x00\xff", "v"))
 	v, _ = g.GetContext(x, "")
 	var s string
 	noErr(t, v.Decode(&s))
-	check(t, "1 MiB value", len(s), 1<<20)
+	check(t, "big value", len(s), big)
 	v, _ = g.GetContext(x, "ключ\x00\xff")
 	check(t, "odd key", v, `"v"`)
 }
 
 // TestCas covers the manual's compare-and-swap loop and how values compare.
-func TestCas(t *testing.T) {
-	g := dial(t, []string{serve(t)}, nil)
+func TestCas(t *testing.T) { testCas(t, serve(t)) }
+
+func testCas(t *testing.T, addr string) {
+	g := dial(t, []string{addr}, nil)
 	x := ctx(t)
 
 	// A key not set compares as null.
@@ -227,8 +232,9 @@ func TestCas(t *testing.T) {
 }
 
 // TestCallbacks uses the callback style on the loop, as a worker does.
-func TestCallbacks(t *testing.T) {
-	addr := serve(t)
+func TestCallbacks(t *testing.T) { testCallbacks(t, serve(t)) }
+
+func testCallbacks(t *testing.T, addr string) {
 	var g *globaldata.Client
 	wmtest.Do(func() {
 		var err error

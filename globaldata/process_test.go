@@ -196,10 +196,13 @@ func TestAtomicUnderMaster(t *testing.T) {
 // TestAtomicPlainPrograms: the same counting by four plain programs at the
 // same time, with Dial and the blocking calls, against a server in this
 // test process.
-func TestAtomicPlainPrograms(t *testing.T) {
-	const procs, rounds = 4, 1000
+func TestAtomicPlainPrograms(t *testing.T) { testAtomicPlainPrograms(t, serve(t), 1000) }
+
+// testAtomicPlainPrograms runs the counting programs against the backend
+// at addr.
+func testAtomicPlainPrograms(t *testing.T, addr string, rounds int) {
+	const procs = 4
 	bin := gdapp(t)
-	addr := serve(t)
 	var wg sync.WaitGroup
 	results := make([]result, procs)
 	errs := make([]error, procs)
