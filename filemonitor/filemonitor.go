@@ -27,7 +27,11 @@
 // time, so watching the executable cannot see their changes: build to a
 // fixed path instead.
 //
-// The monitor uses Linux inotify, on the process's event loop.
+// The monitor uses Linux inotify, on the process's event loop. Where
+// inotify cannot see changes or cannot be used (network and FUSE file
+// systems such as NFS, SMB, 9p and virtiofs shares, or when the inotify
+// limits are reached) it polls modification times instead, every
+// Options.PollInterval; Options.Poll forces polling.
 package filemonitor
 
 import (
@@ -64,6 +68,14 @@ type Options struct {
 	Graceful bool
 	// InDaemon keeps the monitor working in daemon mode.
 	InDaemon bool
+	// Poll makes the monitor poll the files' modification times instead
+	// of using inotify. It polls by itself where inotify cannot be used
+	// or cannot see changes (see the package documentation).
+	Poll bool
+	// PollInterval is how often polling looks at the files; 0 means one
+	// second. Each look lists the watched trees, so keep it modest for
+	// large trees.
+	PollInterval time.Duration
 }
 
 // Name is the name of the file monitor's worker.
@@ -90,6 +102,9 @@ func New(opts Options) (*workerman.Worker, error) {
 	if opts.Delay <= 0 {
 		opts.Delay = 500 * time.Millisecond
 	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
 	opts.Dirs = dirs
 	w := workerman.NewWorker("")
 	w.Name = Name
@@ -113,13 +128,22 @@ func New(opts Options) (*workerman.Worker, error) {
 // monitor is the running watcher; it lives on the loop.
 type monitor struct {
 	opts    Options
-	fd      int
+	fd      int // inotify descriptor, -1 when polling
 	exeDir  string
 	exeName string
 	dirs    map[int]string // watch descriptor -> directory
 	timer   int
 	changed string
+	// reload asks for the reload (workerman.Reload).
+	reload func(graceful bool) error
+
+	// Polling (poll.go).
+	pollTimer int
+	snap      map[string]fileState
 }
+
+// inotifyInit creates the inotify descriptor (a variable for tests).
+var inotifyInit = func() (int, error) { return unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC) }
 
 const (
 	exeMask = unix.IN_CLOSE_WRITE | unix.IN_MOVED_TO | unix.IN_CREATE | unix.IN_ATTRIB | unix.IN_MODIFY
@@ -127,37 +151,60 @@ const (
 		unix.IN_DELETE_SELF | unix.IN_ONLYDIR
 )
 
+// start starts watching: with inotify where it can, else by polling.
 func start(opts Options) (*monitor, error) {
-	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
-	if err != nil {
-		return nil, os.NewSyscallError("inotify_init1", err)
-	}
-	m := &monitor{opts: opts, fd: fd, dirs: make(map[int]string)}
+	m := &monitor{opts: opts, fd: -1, reload: workerman.Reload}
 	if !opts.SkipExecutable {
 		exe, err := os.Executable()
 		if err != nil {
-			unix.Close(fd)
 			return nil, err
 		}
 		m.exeDir, m.exeName = filepath.Dir(exe), filepath.Base(exe)
+	}
+	why := "Options.Poll is set"
+	if !opts.Poll {
+		why = m.remoteFS()
+	}
+	if why == "" {
+		err := m.startInotify()
+		if err == nil {
+			return m, nil
+		}
+		why = err.Error()
+	}
+	workerman.Logger().Info("FileMonitor polls modification times", "every", opts.PollInterval, "why", why)
+	m.startPolling()
+	return m, nil
+}
+
+// startInotify watches the files with inotify.
+func (m *monitor) startInotify() error {
+	fd, err := inotifyInit()
+	if err != nil {
+		return os.NewSyscallError("inotify_init1", err)
+	}
+	m.fd, m.dirs = fd, make(map[int]string)
+	fail := func(err error) error {
+		unix.Close(fd)
+		m.fd, m.dirs = -1, nil
+		return err
+	}
+	if m.exeDir != "" {
 		wd, err := unix.InotifyAddWatch(fd, m.exeDir, exeMask)
 		if err != nil {
-			unix.Close(fd)
-			return nil, watchError(m.exeDir, err)
+			return fail(watchError(m.exeDir, err))
 		}
 		m.dirs[wd] = m.exeDir
 	}
-	for _, d := range opts.Dirs {
+	for _, d := range m.opts.Dirs {
 		if err := m.addTree(d); err != nil {
-			unix.Close(fd)
-			return nil, err
+			return fail(err)
 		}
 	}
 	if err := workerman.EventLoop().AddHandler(fd, eventloop.Readable, m); err != nil {
-		unix.Close(fd)
-		return nil, err
+		return fail(err)
 	}
-	return m, nil
+	return nil
 }
 
 func watchError(dir string, err error) error {
@@ -295,7 +342,7 @@ func (m *monitor) touch(path string) {
 		changed := m.changed
 		m.changed = ""
 		workerman.Logger().Info("FileMonitor: a file changed; reloading", "path", changed)
-		if err := workerman.Reload(m.opts.Graceful); err != nil {
+		if err := m.reload(m.opts.Graceful); err != nil {
 			workerman.Logger().Error("FileMonitor cannot reload", "err", err)
 		}
 	})
@@ -305,6 +352,13 @@ func (m *monitor) close() {
 	if m.timer != 0 {
 		workerman.Timer.Del(m.timer)
 		m.timer = 0
+	}
+	if m.pollTimer != 0 {
+		workerman.Timer.Del(m.pollTimer)
+		m.pollTimer = 0
+	}
+	if m.fd < 0 {
+		return
 	}
 	l := workerman.EventLoop()
 	if l.Watched(m.fd) {

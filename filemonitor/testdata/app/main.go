@@ -5,6 +5,7 @@
 //	FM_ADDR                  the text worker's address
 //	FM_DIR                   directory the monitor watches
 //	FM_EXT                   comma-separated extensions to watch
+//	FM_POLL=1                poll modification times (every 100ms) instead of inotify
 package main
 
 import (
@@ -33,6 +34,9 @@ func main() {
 	opts := filemonitor.Options{Delay: 100 * time.Millisecond}
 	if d := os.Getenv("FM_DIR"); d != "" {
 		opts.Dirs = []string{d}
+	}
+	if os.Getenv("FM_POLL") == "1" {
+		opts.Poll, opts.PollInterval = true, 100*time.Millisecond
 	}
 	if x := os.Getenv("FM_EXT"); x != "" {
 		opts.Extensions = strings.Split(x, ",")
