@@ -7,6 +7,11 @@
 // state touched only from callbacks needs no locking. Other goroutines hand
 // work to the loop with Post; timers may be added or removed from any
 // goroutine.
+//
+// Descriptors are watched with epoll on Linux and kqueue on macOS and the
+// BSDs. Elsewhere (Windows, for example), or when built with the
+// workerman_portable tag, the loop has no descriptor poller (see
+// ErrNoPoller) and only runs timers, signals and posted tasks.
 package eventloop
 
 import (
@@ -48,6 +53,13 @@ func (f HandlerFunc) HandleEvent(fd int, ev Event) { f(fd, ev) }
 // ErrClosed is returned by operations on a loop that has finished running.
 var ErrClosed = errors.New("eventloop: loop closed")
 
+// ErrNoPoller is returned by AddHandler, AddSharedListener, ModifyHandler
+// and RemoveHandler where the loop has no descriptor poller: on systems
+// other than Linux, macOS and the BSDs, and in programs built with the
+// workerman_portable tag. Such a loop runs timers, signals and posted tasks;
+// I/O is done by goroutines that post to it.
+var ErrNoPoller = errors.New("eventloop: no descriptor poller on this platform")
+
 // ReadBufferSize is the size of the read buffer each loop shares among all
 // of its connections.
 const ReadBufferSize = 64 << 10
@@ -84,8 +96,8 @@ type handlerSlot struct {
 	ev  Event
 }
 
-// New creates a loop. It owns an epoll instance and an eventfd until Run
-// returns.
+// New creates a loop. It owns its poller's descriptors (on Linux an epoll
+// instance and an eventfd) until Run returns.
 func New() (*Loop, error) {
 	l := &Loop{
 		timerByID: make(map[int]*timer),
