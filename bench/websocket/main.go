@@ -41,6 +41,14 @@ func main() {
 		pubs := fs.Int("pubs", 100, "broadcast: messages published")
 		fs.Parse(os.Args[2:])
 		run(*rounds, *conns, *msgs, *size, *subs, *pubs)
+	case "frag":
+		fs := flag.NewFlagSet("frag", flag.ExitOnError)
+		rounds := fs.Int("rounds", 5, "rounds; the order of the servers rotates each round")
+		sizes := fs.String("sizes", "1048576,16777216", "message sizes in bytes")
+		frags := fs.String("frags", "64,4096", "fragment sizes in bytes")
+		perRound := fs.Int("mib", 16, "MiB echoed per message size, fragment size and server in each round")
+		fs.Parse(os.Args[2:])
+		fragRun(*rounds, ints(*sizes), ints(*frags), *perRound<<20)
 	case "idle":
 		fs := flag.NewFlagSet("idle", flag.ExitOnError)
 		n := fs.Int("conns", 10000, "idle connections")
@@ -53,7 +61,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: wsbench run [-rounds 5 -conns 50 -msgs 2000 -size 64 -subs 500 -pubs 100] | idle [-conns 10000 -procs 4]")
+	fmt.Fprintln(os.Stderr, "usage: wsbench run [-rounds 5 -conns 50 -msgs 2000 -size 64 -subs 500 -pubs 100] | frag [-rounds 5 -sizes 1048576,16777216 -frags 64,4096 -mib 16] | idle [-conns 10000 -procs 4]")
 	os.Exit(2)
 }
 
@@ -86,6 +94,7 @@ func startServer(impl string) *server {
 
 type stats struct {
 	conns, mallocs, heap int64
+	cpu                  time.Duration // user+system CPU time of the server
 	rss                  int64 // bytes
 	syscalls             int64 // read+write system calls
 }
@@ -98,7 +107,7 @@ func (s *server) stats(gc bool) stats {
 	s.in.WriteString(cmd)
 	line, _ := s.out.ReadString('\n')
 	var st stats
-	fmt.Sscan(line, &st.conns, &st.mallocs, &st.heap)
+	fmt.Sscan(line, &st.conns, &st.mallocs, &st.heap, &st.cpu)
 	pid := s.cmd.Process.Pid
 	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
@@ -223,7 +232,17 @@ func broadcast(addr string, subs, pubs, size int, mark func()) time.Duration {
 
 type result struct {
 	rate         float64 // messages per second
+	cpuRate      float64 // messages per server CPU-second
 	allocs, sysc float64 // per message
+}
+
+func measure(n float64, d time.Duration, before, after stats) result {
+	return result{
+		rate:    n / d.Seconds(),
+		cpuRate: n / (after.cpu - before.cpu).Seconds(),
+		allocs:  float64(after.mallocs-before.mallocs) / n,
+		sysc:    float64(after.syscalls-before.syscalls) / n,
+	}
 }
 
 func median(v []float64) float64 {
@@ -243,31 +262,42 @@ func run(rounds, conns, msgs, size, subs, pubs int) {
 			var before stats
 			d := echo(s.addr, conns, msgs, size, func() { before = s.stats(false) })
 			after := s.stats(false)
-			n := float64(conns * msgs)
-			res["echo"][impl] = append(res["echo"][impl], result{n / d.Seconds(), float64(after.mallocs-before.mallocs) / n, float64(after.syscalls-before.syscalls) / n})
+			res["echo"][impl] = append(res["echo"][impl], measure(float64(conns*msgs), d, before, after))
 			d = broadcast(s.addr, subs, pubs, size, func() { before = s.stats(false) })
 			after = s.stats(false)
-			n = float64(subs+1) * float64(pubs)
-			res["broadcast"][impl] = append(res["broadcast"][impl], result{n / d.Seconds(), float64(after.mallocs-before.mallocs) / n, float64(after.syscalls-before.syscalls) / n})
+			res["broadcast"][impl] = append(res["broadcast"][impl], measure(float64(subs+1)*float64(pubs), d, before, after))
 			s.stop()
 		}
 		fmt.Printf("round %d done\n", r+1)
 	}
 	for _, test := range []string{"echo", "broadcast"} {
-		fmt.Printf("\n%s (messages delivered per second; server allocations and read/write syscalls per message)\n", test)
-		fmt.Printf("%-10s %14s %12s %12s %24s\n", "server", "median msg/s", "allocs/msg", "syscalls/msg", "median ratio workerman/x")
-		for _, impl := range impls {
-			rs := res[test][impl]
-			var rates, allocs, sysc, ratio []float64
-			for i, x := range rs {
-				rates = append(rates, x.rate)
-				allocs = append(allocs, x.allocs)
-				sysc = append(sysc, x.sysc)
-				ratio = append(ratio, res[test]["workerman"][i].rate/x.rate)
-			}
-			fmt.Printf("%-10s %14.0f %12.2f %12.2f %24.2f\n", impl, median(rates), median(allocs), median(sysc), median(ratio))
-		}
+		report(test, res[test])
 	}
+}
+
+// report prints the medians of one test: rates, and the per-round ratios
+// workerman/peer with their spread (lowest and highest round).
+func report(test string, res map[string][]result) {
+	fmt.Printf("\n%s (messages per second of wall time and per second of server CPU; server allocations and read/write syscalls per message)\n", test)
+	fmt.Printf("%-10s %12s %14s %11s %13s %22s %22s\n", "server", "msg/s", "msg/CPU-s", "allocs/msg", "syscalls/msg", "ratio wm/x msg/s", "ratio wm/x msg/CPU-s")
+	for _, impl := range impls {
+		rs := res[impl]
+		var rates, cpuRates, allocs, sysc, ratio, cpuRatio []float64
+		for i, x := range rs {
+			rates = append(rates, x.rate)
+			cpuRates = append(cpuRates, x.cpuRate)
+			allocs = append(allocs, x.allocs)
+			sysc = append(sysc, x.sysc)
+			ratio = append(ratio, res["workerman"][i].rate/x.rate)
+			cpuRatio = append(cpuRatio, res["workerman"][i].cpuRate/x.cpuRate)
+		}
+		fmt.Printf("%-10s %12.0f %14.0f %11.2f %13.2f %22s %22s\n", impl, median(rates), median(cpuRates), median(allocs), median(sysc), spread(ratio), spread(cpuRatio))
+	}
+}
+
+// spread formats the median of v with its lowest and highest value.
+func spread(v []float64) string {
+	return fmt.Sprintf("%.2f (%.2f-%.2f)", median(v), slices.Min(v), slices.Max(v))
 }
 
 // hold keeps n idle connections to addr open until stdin closes.

@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	gorilla "github.com/gorilla/websocket"
 	"github.com/lxzan/gws"
@@ -23,7 +25,8 @@ import (
 
 // serve runs the server of impl on a free loopback port, prints its
 // address, and answers "stats" lines on stdin with
-// "conns mallocs heapinuse" (after a GC when asked "gcstats").
+// "conns mallocs heapinuse cpu-nanoseconds" (after a GC when asked
+// "gcstats").
 func serve(impl string) {
 	var conns func() int64
 	var addr string
@@ -47,10 +50,17 @@ func serve(impl string) {
 		}
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		fmt.Println(conns(), ms.Mallocs, ms.HeapInuse)
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		fmt.Println(conns(), ms.Mallocs, ms.HeapInuse, int64(cpu))
 	}
 	os.Exit(0)
 }
+
+// maxMessage bounds a message for every server: the largest the frag test
+// sends, with room to spare.
+const maxMessage = 32 << 20
 
 func listen() net.Listener {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -64,7 +74,10 @@ func serveWorkerman() (string, func() int64) {
 	w := workerman.NewWorker("websocket://127.0.0.1:0")
 	w.Protocol = &websocket.Server{Type: websocket.BinaryTypeArrayBuffer}
 	var n atomic.Int64
-	w.OnConnect = func(*workerman.Connection) { n.Add(1) }
+	w.OnConnect = func(c *workerman.Connection) {
+		c.MaxPackageSize = maxMessage
+		n.Add(1)
+	}
 	w.OnClose = func(*workerman.Connection) { n.Add(-1) }
 	w.OnMessage = func(c *workerman.Connection, data any) {
 		// data is passed on as it came: sending the same interface value
@@ -100,6 +113,7 @@ func serveGorilla() (string, func() int64) {
 		if err != nil {
 			return
 		}
+		c.SetReadLimit(maxMessage)
 		wmu := &sync.Mutex{}
 		mu.Lock()
 		all[c] = wmu
@@ -181,7 +195,7 @@ func (h *gwsHandler) OnMessage(c *gws.Conn, m *gws.Message) {
 
 func serveGws() (string, func() int64) {
 	h := &gwsHandler{all: map[*gws.Conn]struct{}{}}
-	up := gws.NewUpgrader(h, &gws.ServerOption{})
+	up := gws.NewUpgrader(h, &gws.ServerOption{ReadMaxPayloadSize: maxMessage})
 	ln := listen()
 	go http.Serve(ln, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		c, err := up.Upgrade(rw, r)

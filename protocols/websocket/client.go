@@ -52,10 +52,18 @@ type Client struct {
 	// Type is the frame type of string and []byte sends (default text).
 	Type Opcode
 	// Compression offers permessage-deflate; see Server.Compression for
-	// CompressionThreshold and CompressionLevel.
+	// CompressionThreshold and CompressionLevel. The offer includes
+	// client_max_window_bits, as browsers' do, and every valid answer is
+	// taken: window bits 8 to 15 in either direction, with or without
+	// context takeover. An invalid answer fails the connection.
 	Compression          bool
 	CompressionThreshold int
 	CompressionLevel     int
+	// ContextTakeover offers context takeover in both directions, as
+	// browsers do; see Server.ContextTakeover for what it costs. Without
+	// it the client asks the server to compress each message on its own
+	// and does the same.
+	ContextTakeover bool
 	// MaxFrameSize, when positive, splits sent messages into frames of at
 	// most this many payload bytes.
 	MaxFrameSize int
@@ -81,6 +89,7 @@ func (cl *Client) engine() *engine {
 			client:        true,
 			typ:           cl.Type,
 			compress:      cl.Compression,
+			takeover:      cl.ContextTakeover,
 			level:         cl.CompressionLevel,
 			threshold:     cl.CompressionThreshold,
 			maxFrame:      cl.MaxFrameSize,
@@ -134,7 +143,7 @@ func (cl *Client) OnConnectionOpen(c *workerman.Connection) {
 		b = append(b, "\r\n"...)
 	}
 	if e.compress {
-		b = append(b, "Sec-WebSocket-Extensions: "+clientDeflateOffer+"\r\n"...)
+		b = append(b, "Sec-WebSocket-Extensions: "+clientDeflateOffer(e.takeover)+"\r\n"...)
 	}
 	b = appendHeaders(b, cl.Header)
 	b = append(b, "\r\n"...)
@@ -146,6 +155,9 @@ func (cl *Client) OnConnectionOpen(c *workerman.Connection) {
 func (cl *Client) OnConnectionClose(c *workerman.Connection) {
 	if st := stateOf(c); st != nil {
 		st.frag, st.hs = nil, nil
+		if st.dfl != nil {
+			st.dfl.release()
+		}
 		st.e.untrack(c)
 	}
 }
@@ -218,14 +230,18 @@ func (e *engine) clientHandshake(pkg []byte, c *workerman.Connection, st *state)
 		}
 	}
 	if err == nil {
-		var on bool
+		var (
+			on bool
+			p  deflateParams
+		)
 		if e.compress {
-			on, err = checkDeflateResponse(resp.Header)
+			on, p, err = checkDeflateResponse(resp.Header, e.takeover)
 		} else if len(resp.Header.Values("Sec-Websocket-Extensions")) > 0 {
 			err = errors.New("server accepted an extension that was not offered")
 		}
 		if on {
 			st.flags |= flagDeflate
+			st.dfl = newDeflateConn(p, true, e.takeover)
 		}
 	}
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -57,8 +58,7 @@ type Frame struct {
 const (
 	flagOpen        = 1 << iota // handshake completed
 	flagClient                  // client side: mask output, expect unmasked input
-	flagDeflate                 // permessage-deflate negotiated
-	flagHuffmanOnly             // server output must not use back-references
+	flagDeflate                 // permessage-deflate negotiated (dfl is set)
 	flagFragDeflate             // the message being assembled is compressed
 	flagCloseSent               // a close frame was sent
 	flagCloseRecv               // a close frame was received
@@ -70,9 +70,10 @@ const (
 // the handshake is done, plus the fragments of a message being assembled.
 type state struct {
 	e         *engine
-	hs        *handshake // handshake-time data; nil once open
-	frag      []byte     // fragments of the message being received
-	lastSeen  uint32     // engine tick of the last frame received
+	hs        *handshake   // handshake-time data; nil once open
+	dfl       *deflateConn // permessage-deflate state, when negotiated
+	frag      []byte       // fragments of the message being received
+	lastSeen  uint32       // engine tick of the last frame received
 	utf8      utf8Stream
 	partUTF8  utf8Stream // checking a text frame that has not fully arrived
 	partDone  uint32     // payload bytes of that frame checked so far
@@ -101,6 +102,7 @@ type engine struct {
 	client        bool
 	typ           Opcode
 	compress      bool
+	takeover      bool
 	level         int
 	threshold     int
 	maxFrame      int
@@ -132,6 +134,11 @@ func (e *engine) setDefaults() {
 	}
 	if e.level == 0 {
 		e.level = flate.BestSpeed
+		if e.takeover {
+			// Go's BestSpeed compressor does not refer back to earlier
+			// messages shorter than 128 bytes.
+			e.level = 2
+		}
 	}
 	e.interval = 0
 	for _, d := range []time.Duration{e.pingEvery, e.idleTimeout, e.handshakeTime} {
@@ -317,7 +324,8 @@ func (e *engine) decode(pkg []byte, c *workerman.Connection, st *state) (any, er
 			st.flags |= flagFragDeflate
 		}
 		st.utf8.reset()
-		st.frag = append(make([]byte, 0, max(len(payload)*2, 256)), payload...)
+		st.frag = growFrag(nil, len(payload), limit)
+		st.frag = append(st.frag, payload...)
 		if h.op == OpText && !compressed && !st.utf8.feed(payload, false) {
 			st.fail(c, CloseInvalidPayload, "invalid UTF-8 in text message")
 		}
@@ -326,6 +334,9 @@ func (e *engine) decode(pkg []byte, c *workerman.Connection, st *state) (any, er
 	if len(st.frag)+len(payload) > limit {
 		st.fail(c, CloseMessageTooBig, "message larger than "+fmt.Sprint(limit)+" bytes")
 		return nil, nil
+	}
+	if len(st.frag)+len(payload) > cap(st.frag) {
+		st.frag = growFrag(st.frag, len(payload), limit)
 	}
 	st.frag = append(st.frag, payload...)
 	compressed := st.flags&flagFragDeflate != 0
@@ -342,13 +353,25 @@ func (e *engine) decode(pkg []byte, c *workerman.Connection, st *state) (any, er
 	return st.message(c, op, msg, compressed, true, limit)
 }
 
+// growFrag returns frag with room for n more bytes: its capacity at least
+// doubles, so a message arriving in many small fragments is copied about
+// twice in all, and never passes limit.
+func growFrag(frag []byte, n, limit int) []byte {
+	need := len(frag) + n
+	c := max(2*cap(frag), need, 512)
+	if c > limit {
+		c = max(limit, need)
+	}
+	return slices.Grow(frag, c-len(frag))
+}
+
 // message finishes a received message: inflates it, checks its text and
 // returns it as a string (text) or []byte (binary). owned says data is a
 // buffer nobody else refers to.
 func (st *state) message(c *workerman.Connection, op Opcode, data []byte, compressed, owned bool, limit int) (any, error) {
 	validated := owned && !compressed && op == OpText
 	if compressed {
-		out, err := decompress(data, limit)
+		out, err := st.dfl.decompress(data, limit)
 		if err == errTooBig {
 			st.fail(c, CloseMessageTooBig, "message inflates past "+fmt.Sprint(limit)+" bytes")
 			return nil, nil
@@ -494,17 +517,13 @@ func (e *engine) appendFrames(dst []byte, st *state, op Opcode, payload []byte, 
 	client := st.flags&flagClient != 0
 	b0 := byte(op)
 	if !raw && !op.isControl() && st.flags&flagDeflate != 0 && len(payload) >= e.threshold {
-		level := e.level
-		if st.flags&flagHuffmanOnly != 0 {
-			level = flate.HuffmanOnly
-		}
 		scratch := scratchPool.Get().(*[]byte)
 		defer func() {
 			if cap(*scratch) <= 1<<20 {
 				scratchPool.Put(scratch)
 			}
 		}()
-		*scratch = compress((*scratch)[:0], payload, level)
+		*scratch = st.dfl.compress((*scratch)[:0], payload, e.level)
 		payload = *scratch
 		b0 |= bitRsv1
 	}

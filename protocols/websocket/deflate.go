@@ -5,15 +5,26 @@ import (
 	"compress/flate"
 	"errors"
 	"io"
-	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 )
 
-// permessage-deflate (RFC 7692). Both directions always run without context
-// takeover, so no connection keeps a compressor or decompressor: they are
-// shared through pools and an idle connection costs nothing extra.
+// permessage-deflate (RFC 7692). Compressors and decompressors are shared
+// through pools. A message compressed on its own takes one from the pool
+// and gives it back; a connection with context takeover keeps what the
+// next message needs:
+//
+//   - receiving, the last 2^window-bits bytes (at most 32 KiB) of the
+//     messages it inflated, the dictionary of the next one, which a pooled
+//     decompressor starts from;
+//   - sending, a compressor of its own (compress/flate keeps about 790 KiB
+//     in one), taken at the first compressed message and given back when
+//     the connection closes.
+//
+// compress/flate always refers up to 32 KiB back and cannot be told to use
+// a smaller window, so output that must fit a window below 15 bits is
+// compressed without context takeover, and a message longer than the
+// window is Huffman-coded without back-references: within one message a
+// back-reference never reaches further back than the message's length.
 
 const deflateName = "permessage-deflate"
 
@@ -39,34 +50,136 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 }
 
 type pooledWriter struct {
-	fw  *flate.Writer
-	out appendWriter
+	fw    *flate.Writer
+	out   appendWriter
+	level int
 }
 
-// compress appends the permessage-deflate form of p to dst.
-func compress(dst, p []byte, level int) []byte {
+func validLevel(level int) int {
 	if level < flate.HuffmanOnly || level > flate.BestCompression {
-		level = flate.BestSpeed
+		return flate.BestSpeed
 	}
-	pool := &writerPools[level+2]
-	pw, _ := pool.Get().(*pooledWriter)
+	return level
+}
+
+// getWriter takes a reset compressor of the level from its pool.
+func getWriter(level int) *pooledWriter {
+	level = validLevel(level)
+	pw, _ := writerPools[level+2].Get().(*pooledWriter)
 	if pw == nil {
-		pw = &pooledWriter{}
+		pw = &pooledWriter{level: level}
 		pw.fw, _ = flate.NewWriter(&pw.out, level)
 	} else {
 		pw.fw.Reset(&pw.out)
 	}
+	return pw
+}
+
+func (pw *pooledWriter) put() {
+	pw.out.b = nil
+	writerPools[pw.level+2].Put(pw)
+}
+
+// deflate appends the compressed form of p to dst, continuing the stream
+// that pw's earlier messages began.
+func (pw *pooledWriter) deflate(dst, p []byte) []byte {
 	pw.out.b = dst
 	pw.fw.Write(p)
 	pw.fw.Flush()
 	out := pw.out.b
 	pw.out.b = nil
-	pool.Put(pw)
 	// Drop the 00 00 ff ff of the sync flush (RFC 7692 section 7.2.1).
 	if n := len(out); n-len(dst) >= 4 && bytes.Equal(out[n-4:], deflateTail[:4]) {
 		out = out[:n-4]
 	}
 	return out
+}
+
+// compress appends the permessage-deflate form of p, compressed on its
+// own, to dst.
+func compress(dst, p []byte, level int) []byte {
+	pw := getWriter(level)
+	out := pw.deflate(dst, p)
+	pw.put()
+	return out
+}
+
+// deflateConn is the permessage-deflate state of one connection.
+type deflateConn struct {
+	sendBits, recvBits uint8
+	sendContext        bool          // keep the compressor between messages
+	recvContext        bool          // the peer may refer back to earlier messages
+	w                  *pooledWriter // the kept compressor, once one is needed
+	dict               []byte        // the last 1<<recvBits inflated bytes
+}
+
+// newDeflateConn returns the state of a connection with the negotiated
+// parameters; client tells which side this is and takeover whether it
+// keeps its compressor when the peer allows.
+func newDeflateConn(p deflateParams, client, takeover bool) *deflateConn {
+	d := &deflateConn{sendBits: uint8(p.serverBits), recvBits: uint8(p.clientBits)}
+	sendNoContext, recvNoContext := p.serverNoContext, p.clientNoContext
+	if client {
+		d.sendBits, d.recvBits = d.recvBits, d.sendBits
+		sendNoContext, recvNoContext = recvNoContext, sendNoContext
+	}
+	d.sendContext = takeover && !sendNoContext && d.sendBits == 15
+	d.recvContext = !recvNoContext
+	return d
+}
+
+// compress appends the compressed form of p to dst.
+func (d *deflateConn) compress(dst, p []byte, level int) []byte {
+	if d.sendContext {
+		if d.w == nil {
+			d.w = getWriter(level)
+		}
+		return d.w.deflate(dst, p)
+	}
+	if d.sendBits < 15 && len(p) > 1<<d.sendBits {
+		level = flate.HuffmanOnly
+	}
+	return compress(dst, p, level)
+}
+
+// decompress inflates one message, starting from the dictionary of the
+// earlier ones when the peer may refer to them.
+func (d *deflateConn) decompress(p []byte, limit int) ([]byte, error) {
+	if !d.recvContext {
+		return decompressDict(p, limit, nil)
+	}
+	out, err := decompressDict(p, limit, d.dict)
+	if err == nil {
+		d.remember(out)
+	}
+	return out, err
+}
+
+// remember appends an inflated message to the dictionary, keeping its
+// last 1<<recvBits bytes.
+func (d *deflateConn) remember(out []byte) {
+	window := 1 << d.recvBits
+	if d.dict == nil {
+		d.dict = make([]byte, 0, window)
+	}
+	if len(out) >= window {
+		d.dict = append(d.dict[:0], out[len(out)-window:]...)
+		return
+	}
+	if drop := len(d.dict) + len(out) - window; drop > 0 {
+		n := copy(d.dict, d.dict[drop:])
+		d.dict = d.dict[:n]
+	}
+	d.dict = append(d.dict, out...)
+}
+
+// release gives the kept compressor back and drops the dictionary.
+func (d *deflateConn) release() {
+	if d.w != nil {
+		d.w.put()
+		d.w = nil
+	}
+	d.dict = nil
 }
 
 type pooledReader struct {
@@ -111,14 +224,20 @@ func (m *multiSrc) ReadByte() (byte, error) {
 // decompress inflates a permessage-deflate message into a new buffer,
 // failing with errTooBig as soon as the output would pass limit bytes.
 func decompress(p []byte, limit int) ([]byte, error) {
+	return decompressDict(p, limit, nil)
+}
+
+// decompressDict is decompress for a message that may refer back into dict,
+// the end of the messages inflated before it (context takeover).
+func decompressDict(p []byte, limit int, dict []byte) ([]byte, error) {
 	pr, _ := readerPool.Get().(*pooledReader)
 	if pr == nil {
 		pr = &pooledReader{}
 		pr.src = multiSrc{a: p, b: deflateTail}
-		pr.fr = flate.NewReader(&pr.src)
+		pr.fr = flate.NewReaderDict(&pr.src, dict)
 	} else {
 		pr.src = multiSrc{a: p, b: deflateTail}
-		pr.fr.(flate.Resetter).Reset(&pr.src, nil)
+		pr.fr.(flate.Resetter).Reset(&pr.src, dict)
 	}
 	defer func() {
 		pr.src = multiSrc{}
@@ -148,149 +267,4 @@ func decompress(p []byte, limit int) ([]byte, error) {
 			return nil, err
 		}
 	}
-}
-
-// extParam is one parameter of an extension offer.
-type extParam struct{ name, value string }
-
-// parseExtensions splits Sec-WebSocket-Extensions values into offers, each
-// a name and its parameters. ok is false for a syntax error.
-func parseExtensions(h http.Header) (offers [][]extParam, ok bool) {
-	for _, v := range h.Values("Sec-Websocket-Extensions") {
-		for _, off := range strings.Split(v, ",") {
-			off = strings.TrimSpace(off)
-			if off == "" {
-				continue
-			}
-			var params []extParam
-			for i, part := range strings.Split(off, ";") {
-				part = strings.TrimSpace(part)
-				name, value, hasValue := strings.Cut(part, "=")
-				name = strings.TrimSpace(name)
-				value = strings.TrimSpace(value)
-				if hasValue && len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
-					value = value[1 : len(value)-1]
-				}
-				if name == "" || !isToken(name) || (hasValue && (value == "" || !isToken(value))) {
-					return nil, false
-				}
-				if i == 0 && hasValue {
-					return nil, false
-				}
-				params = append(params, extParam{strings.ToLower(name), value})
-			}
-			offers = append(offers, params)
-		}
-	}
-	return offers, true
-}
-
-func isToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
-func windowBits(v string) (int, bool) {
-	if len(v) == 0 || len(v) > 2 || v[0] == '0' {
-		return 0, false
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 8 || n > 15 {
-		return 0, false
-	}
-	return n, true
-}
-
-// acceptDeflate chooses the first permessage-deflate offer the server can
-// take. It returns the response extension line and the window the server's
-// output must fit (15 for the full 32 KiB window, less to disable
-// back-references), or ok false to run without compression.
-func acceptDeflate(offers [][]extParam) (resp string, serverBits int, ok bool) {
-next:
-	for _, off := range offers {
-		if off[0].name != deflateName {
-			continue
-		}
-		serverBits = 15
-		seen := map[string]bool{}
-		for _, p := range off[1:] {
-			if seen[p.name] {
-				continue next
-			}
-			seen[p.name] = true
-			switch p.name {
-			case "server_no_context_takeover", "client_no_context_takeover":
-				if p.value != "" {
-					continue next
-				}
-			case "server_max_window_bits":
-				n, ok := windowBits(p.value)
-				if !ok {
-					continue next
-				}
-				serverBits = n
-			case "client_max_window_bits":
-				if p.value != "" {
-					if _, ok := windowBits(p.value); !ok {
-						continue next
-					}
-				}
-			default:
-				continue next
-			}
-		}
-		resp = deflateName + "; server_no_context_takeover; client_no_context_takeover"
-		if serverBits < 15 || seen["server_max_window_bits"] {
-			resp += "; server_max_window_bits=" + strconv.Itoa(serverBits)
-		}
-		return resp, serverBits, true
-	}
-	return "", 0, false
-}
-
-// clientDeflateOffer is what the client asks for: no context takeover in
-// either direction, so neither side keeps a compressor per connection.
-const clientDeflateOffer = deflateName + "; server_no_context_takeover; client_no_context_takeover"
-
-// checkDeflateResponse validates the server's answer to clientDeflateOffer.
-// It returns whether compression is on.
-func checkDeflateResponse(h http.Header) (bool, error) {
-	offers, ok := parseExtensions(h)
-	if !ok {
-		return false, errors.New("malformed Sec-WebSocket-Extensions in response")
-	}
-	if len(offers) == 0 {
-		return false, nil
-	}
-	if len(offers) > 1 || offers[0][0].name != deflateName {
-		return false, errors.New("server accepted an extension that was not offered")
-	}
-	seen := map[string]bool{}
-	for _, p := range offers[0][1:] {
-		if seen[p.name] {
-			return false, errors.New("duplicate permessage-deflate parameter " + p.name)
-		}
-		seen[p.name] = true
-		switch p.name {
-		case "server_no_context_takeover", "client_no_context_takeover":
-			if p.value != "" {
-				return false, errors.New("permessage-deflate parameter " + p.name + " has a value")
-			}
-		case "server_max_window_bits":
-			if _, ok := windowBits(p.value); !ok {
-				return false, errors.New("bad server_max_window_bits")
-			}
-		default:
-			return false, errors.New("unexpected permessage-deflate parameter " + p.name)
-		}
-	}
-	if !seen["server_no_context_takeover"] {
-		return false, errors.New("server did not accept server_no_context_takeover")
-	}
-	return true, nil
 }

@@ -57,32 +57,80 @@ func FuzzParseHeader(f *testing.F) {
 
 // FuzzExtensions checks the permessage-deflate negotiation on arbitrary
 // header values: no panic, and an accepted offer always yields an answer
-// the client side accepts.
+// the client side accepts with the same parameters, and a connection state
+// whose sending side fits what the receiving side expects.
 func FuzzExtensions(f *testing.F) {
 	for _, s := range []string{
 		"permessage-deflate", "permessage-deflate; client_max_window_bits",
 		"permessage-deflate; server_max_window_bits=10, permessage-deflate",
 		"x; a=\"1\", permessage-deflate;;", "permessage-deflate; server_max_window_bits=08",
+		"permessage-deflate; server_no_context_takeover; client_max_window_bits=9",
+		"permessage-deflate; client_no_context_takeover; server_max_window_bits=15",
+		"permessage-deflate; server_max_window_bits=8; client_max_window_bits=8",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
+		checkDeflateResponse(http.Header{"Sec-Websocket-Extensions": {v}}, false)
+		checkDeflateResponse(http.Header{"Sec-Websocket-Extensions": {v}}, true)
 		offers, ok := parseExtensions(http.Header{"Sec-Websocket-Extensions": {v}})
 		if !ok {
 			return
 		}
-		resp, bits, ok := acceptDeflate(offers)
-		if !ok {
-			return
+		for _, takeover := range []bool{false, true} {
+			resp, p, ok := acceptDeflate(offers, takeover)
+			if !ok {
+				continue
+			}
+			if p.serverBits < 8 || p.serverBits > 15 || p.clientBits < 8 || p.clientBits > 15 {
+				t.Fatalf("window bits %+v", p)
+			}
+			on, cp, err := checkDeflateResponse(http.Header{"Sec-Websocket-Extensions": {resp}}, true)
+			if err != nil || !on || cp != p {
+				t.Fatalf("answer %q to %q: on %v, %+v, want %+v: %v", resp, v, on, cp, p, err)
+			}
+			if !takeover {
+				if on, _, err := checkDeflateResponse(http.Header{"Sec-Websocket-Extensions": {resp}}, false); err != nil || !on {
+					t.Fatalf("answer %q to %q not accepted by a client without context takeover: %v", resp, v, err)
+				}
+			}
+			srv, cli := newDeflateConn(p, false, takeover), newDeflateConn(cp, true, true)
+			for _, pair := range [][2]*deflateConn{{srv, cli}, {cli, srv}} {
+				snd, rcv := pair[0], pair[1]
+				if snd.sendBits != rcv.recvBits || snd.sendContext && !rcv.recvContext || snd.sendContext && snd.sendBits != 15 {
+					t.Fatalf("%q: sender %+v, receiver %+v", resp, snd, rcv)
+				}
+			}
 		}
-		if bits < 8 || bits > 15 {
-			t.Fatalf("window bits %d", bits)
+	})
+}
+
+// FuzzContextTakeover sends a sequence of messages from one connection's
+// compressor to another's decompressor, with every window size and with
+// or without context takeover, and checks that each message arrives whole
+// while the receiver's dictionary holds no more than the window.
+func FuzzContextTakeover(f *testing.F) {
+	f.Add([]byte(`{"from":"alice","text":"hello"}|{"from":"bob","text":"hello alice"}|{"from":"alice","text":"how are you"}`), uint8(15), true)
+	f.Add(bytes.Repeat([]byte("abcdefgh|"), 600), uint8(8), true)
+	f.Add(append(bytes.Repeat([]byte{'x'}, 5000), '|', 'x'), uint8(9), false)
+	f.Fuzz(func(t *testing.T, data []byte, bits uint8, takeover bool) {
+		bits = 8 + bits%8
+		p := deflateParams{serverBits: int(bits), clientBits: 15, serverNoContext: !takeover}
+		snd := newDeflateConn(p, false, takeover)
+		rcv := newDeflateConn(p, true, takeover)
+		defer snd.release()
+		for _, level := range []int{flate.BestSpeed, 2} {
+			for _, m := range bytes.Split(data, []byte("|")) {
+				z := snd.compress(nil, m, level)
+				got, err := rcv.decompress(z, len(m))
+				if err != nil || !bytes.Equal(got, m) {
+					t.Fatalf("%d-bit window, takeover %v, level %d: message of %d bytes: %v", bits, takeover, level, len(m), err)
+				}
+				if len(rcv.dict) > 1<<bits {
+					t.Fatalf("dictionary of %d bytes for a %d-bit window", len(rcv.dict), bits)
+				}
+			}
 		}
-		on, err := checkDeflateResponse(http.Header{"Sec-Websocket-Extensions": {resp}})
-		if err != nil || !on {
-			t.Fatalf("answer %q to %q not accepted: %v", resp, v, err)
-		}
-		checkDeflateResponse(http.Header{"Sec-Websocket-Extensions": {v}})
 	})
 }
 

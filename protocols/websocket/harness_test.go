@@ -45,8 +45,9 @@ type peer struct {
 	t       testing.TB
 	conn    net.Conn
 	br      *bufio.Reader
-	client  bool // the peer is the client: it masks and expects unmasked frames
-	lenient bool // ignore write errors: the other side may already have failed the connection
+	client  bool   // the peer is the client: it masks and expects unmasked frames
+	lenient bool   // ignore write errors: the other side may already have failed the connection
+	ext     string // the Sec-WebSocket-Extensions answer of the handshake
 	events  chan event
 }
 
@@ -295,6 +296,8 @@ type subject struct {
 	maxPackageSize int
 	server         *websocket.Server // server role: used as given when set
 	client         *websocket.Client // client role: used as given when set
+	offer          string            // server role: the raw client's extension offer, if not the default
+	answer         string            // client role: the raw server's extension answer, if not the default
 	onMessage      func(c *workerman.Connection, data any)
 }
 
@@ -379,7 +382,11 @@ func serverPeer(t *testing.T, s subject) *peer {
 	key := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))
 	req := "GET /chat HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n"
 	if s.compression {
-		req += "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+		offer := "permessage-deflate; client_max_window_bits"
+		if s.offer != "" {
+			offer = s.offer
+		}
+		req += "Sec-WebSocket-Extensions: " + offer + "\r\n"
 	}
 	p.write([]byte(req + "\r\n"))
 	resp, err := http.ReadResponse(p.br, nil)
@@ -392,6 +399,7 @@ func serverPeer(t *testing.T, s subject) *peer {
 	if s.compression && !strings.HasPrefix(resp.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate") {
 		t.Fatalf("compression not negotiated: %v", resp.Header)
 	}
+	p.ext = resp.Header.Get("Sec-WebSocket-Extensions")
 	return p
 }
 
@@ -450,7 +458,12 @@ func clientPeer(t *testing.T, s subject) *peer {
 		if !strings.Contains(req.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate") {
 			t.Fatalf("client did not offer compression: %v", req.Header)
 		}
-		resp += "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"
+		answer := "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+		if s.answer != "" {
+			answer = s.answer
+		}
+		resp += "Sec-WebSocket-Extensions: " + answer + "\r\n"
+		p.ext = answer
 	}
 	p.write([]byte(resp + "\r\n"))
 	return p

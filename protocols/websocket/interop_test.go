@@ -50,30 +50,48 @@ func requireNodeWS(t *testing.T) string {
 }
 
 // echoServer starts a compressing echo server and returns its address.
-func echoServer(t *testing.T) string {
+func echoServer(t *testing.T, takeover bool) string {
 	w := workerman.NewWorker("websocket://127.0.0.1:0")
-	w.Protocol = &websocket.Server{Compression: true, CompressionThreshold: 1}
+	w.Protocol = &websocket.Server{Compression: true, CompressionThreshold: 1, ContextTakeover: takeover}
 	w.OnMessage = echo
 	w.OnConnect = func(c *workerman.Connection) { c.MaxPackageSize = 1 << 24 }
 	return serve(t, w)
 }
 
-// runPeerClient runs an independent client's scenario against our server.
-func runPeerClient(t *testing.T, name string, args ...string) {
-	addr := echoServer(t)
+// runPeerClient runs an independent client's scenario against our server
+// and returns the extensions it agreed on. params, when not empty, are the
+// client's permessage-deflate parameters in JSON.
+func runPeerClient(t *testing.T, takeover bool, params, name, script string) string {
+	addr := echoServer(t, takeover)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	args = append(args, "client", "ws://"+addr+"/")
+	args := []string{script, "client", "ws://" + addr + "/"}
+	if params != "" {
+		args = append(args, params)
+	}
 	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "OK") {
+	var ext string
+	ok := false
+	for _, line := range strings.Split(string(out), "\n") {
+		if e, found := strings.CutPrefix(line, "OK"); found {
+			ext, ok = e, true
+		}
+	}
+	if err != nil || !ok {
 		t.Fatalf("%s client: %v\n%s", name, err, out)
 	}
+	return strings.TrimSpace(ext)
 }
 
 // startPeerServer starts an independent echo server and returns its port.
-func startPeerServer(t *testing.T, name string, args ...string) string {
+// params, when not empty, are its permessage-deflate parameters in JSON.
+func startPeerServer(t *testing.T, params, name, script string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	cmd := exec.CommandContext(ctx, name, append(args, "server")...)
+	args := []string{script, "server"}
+	if params != "" {
+		args = append(args, params)
+	}
+	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -94,8 +112,8 @@ func startPeerServer(t *testing.T, name string, args ...string) string {
 }
 
 // clientScenario drives our ws:// client against an independent echo
-// server.
-func clientScenario(t *testing.T, port string) {
+// server and returns the server's Sec-WebSocket-Extensions answer.
+func clientScenario(t *testing.T, port string, takeover bool) string {
 	type msg struct {
 		op   websocket.Opcode
 		data string
@@ -103,18 +121,24 @@ func clientScenario(t *testing.T, port string) {
 	got := make(chan msg, 16)
 	events := make(chan string, 16)
 	big := strings.Repeat("κόσμε 0123456789 ", 12000)
+	ext := make(chan string, 1)
 	con := connectClient(t, "ws://127.0.0.1:"+port+"/", func(con *workerman.Connection) {
 		con.MaxPackageSize = 1 << 24
 		con.Protocol = &websocket.Client{
 			Compression:          true,
 			CompressionThreshold: 1,
-			OnWebSocketConnect: func(c *workerman.Connection, _ *http.Response) {
+			ContextTakeover:      takeover,
+			OnWebSocketConnect: func(c *workerman.Connection, resp *http.Response) {
 				if !websocket.Compressed(c) {
 					events <- "not compressed"
 				}
+				ext <- resp.Header.Get("Sec-WebSocket-Extensions")
 				c.Send("hello")
 				c.Send(websocket.Binary([]byte{0, 1, 2, 255}))
 				c.Send(big)
+				for i := range 40 {
+					c.Send(chatMessage(i))
+				}
 				c.Send(websocket.Frame{Opcode: websocket.OpText, Payload: []byte("frag")})
 				c.Send(websocket.Ping("between"))
 				c.Send(websocket.Frame{Opcode: websocket.OpContinuation, Payload: []byte("men")})
@@ -135,7 +159,11 @@ func clientScenario(t *testing.T, port string) {
 		}
 		con.OnClose = func(*workerman.Connection) { events <- "closed" }
 	})
-	for _, want := range []msg{{websocket.OpText, "hello"}, {websocket.OpBinary, "\x00\x01\x02\xff"}, {websocket.OpText, big}, {websocket.OpText, "fragmented"}} {
+	want := []msg{{websocket.OpText, "hello"}, {websocket.OpBinary, "\x00\x01\x02\xff"}, {websocket.OpText, big}}
+	for i := range 40 {
+		want = append(want, msg{websocket.OpText, chatMessage(i)})
+	}
+	for _, want := range append(want, msg{websocket.OpText, "fragmented"}) {
 		if m := recv(t, got); m.op != want.op || m.data != want.data {
 			t.Fatalf("got %v %q, want %v %q", m.op, trunc([]byte(m.data)), want.op, trunc([]byte(want.data)))
 		}
@@ -148,26 +176,33 @@ func clientScenario(t *testing.T, port string) {
 	if e := recv(t, events); e != "closed" {
 		t.Fatalf("got %q", e)
 	}
+	return recv(t, ext)
+}
+
+// chatMessage is the i-th of a series of small, similar messages, which
+// compress far better with context takeover.
+func chatMessage(i int) string {
+	return `{"type":"message","room":"general","from":"user` + itoa(i%5) + `","text":"message number ` + itoa(i) + `, hello again"}`
 }
 
 func TestInteropPythonClient(t *testing.T) {
 	py := requirePython(t)
-	runPeerClient(t, py, "testdata/peer.py")
+	runPeerClient(t, false, "", py, "testdata/peer.py")
 }
 
 func TestInteropPythonServer(t *testing.T) {
 	py := requirePython(t)
-	clientScenario(t, startPeerServer(t, py, "testdata/peer.py"))
+	clientScenario(t, startPeerServer(t, "", py, "testdata/peer.py"), false)
 }
 
 func TestInteropNodeClient(t *testing.T) {
 	node := requireNodeWS(t)
-	runPeerClient(t, node, "testdata/node/peer.js")
+	runPeerClient(t, false, "", node, "testdata/node/peer.js")
 }
 
 func TestInteropNodeServer(t *testing.T) {
 	node := requireNodeWS(t)
-	clientScenario(t, startPeerServer(t, node, "testdata/node/peer.js"))
+	clientScenario(t, startPeerServer(t, "", node, "testdata/node/peer.js"), false)
 }
 
 // TestInteropChromium serves a page on loopback; headless Chromium opens a

@@ -67,6 +67,16 @@ type Server struct {
 	Compression          bool
 	CompressionThreshold int
 	CompressionLevel     int
+	// ContextTakeover lets compressed messages refer back to earlier ones
+	// in each direction where the client allows it (RFC 7692 context
+	// takeover), which compresses chat-like traffic of many small, similar
+	// messages several times better. Its cost per connection: a compressor
+	// of its own, about 790 KiB, from the first compressed message it sends
+	// until it closes, and the last 32 KiB of the messages it received.
+	// CompressionLevel then defaults to 2. Without it both directions
+	// compress each message on its own and a connection keeps no
+	// compression state.
+	ContextTakeover bool
 	// MaxFrameSize, when positive, splits sent messages into frames of at
 	// most this many payload bytes.
 	MaxFrameSize int
@@ -108,6 +118,7 @@ func (s *Server) engine() *engine {
 			srv:           s,
 			typ:           s.Type,
 			compress:      s.Compression,
+			takeover:      s.ContextTakeover,
 			level:         s.CompressionLevel,
 			threshold:     s.CompressionThreshold,
 			maxFrame:      s.MaxFrameSize,
@@ -143,6 +154,9 @@ func (s *Server) OnConnectionOpen(c *workerman.Connection) {
 func (s *Server) OnConnectionClose(c *workerman.Connection) {
 	if st := stateOf(c); st != nil {
 		st.frag, st.hs = nil, nil
+		if st.dfl != nil {
+			st.dfl.release()
+		}
 	}
 }
 
@@ -262,12 +276,10 @@ func (e *engine) serverHandshake(pkg []byte, c *workerman.Connection, st *state)
 	var extLine string
 	if e.compress {
 		if offers, ok := parseExtensions(r.Header); ok {
-			if resp, bits, ok := acceptDeflate(offers); ok {
+			if resp, p, ok := acceptDeflate(offers, e.takeover); ok {
 				extLine = resp
 				st.flags |= flagDeflate
-				if bits < 15 {
-					st.flags |= flagHuffmanOnly
-				}
+				st.dfl = newDeflateConn(p, false, e.takeover)
 			}
 		}
 	}
