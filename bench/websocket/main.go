@@ -21,6 +21,13 @@ import (
 
 var impls = []string{"workerman", "gorilla", "gws"}
 
+func init() {
+	// WSBENCH_IMPLS restricts the servers, for profiling one of them.
+	if v := os.Getenv("WSBENCH_IMPLS"); v != "" {
+		impls = strings.Split(v, ",")
+	}
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		usage()
@@ -28,6 +35,7 @@ func main() {
 	switch os.Args[1] {
 	case "server":
 		serve(os.Args[2])
+		os.Exit(0)
 	case "hold":
 		n, _ := strconv.Atoi(os.Args[3])
 		hold(os.Args[2], n)
@@ -131,8 +139,17 @@ func (s *server) stats(gc bool) stats {
 
 func (s *server) stop() {
 	s.in.Close()
-	s.cmd.Process.Kill()
-	s.cmd.Wait()
+	done := make(chan struct{})
+	go func() {
+		s.cmd.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(3 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+	}
 }
 
 func dial(addr string) *gorilla.Conn {

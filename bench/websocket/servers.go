@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -26,7 +27,8 @@ import (
 // serve runs the server of impl on a free loopback port, prints its
 // address, and answers "stats" lines on stdin with
 // "conns mallocs heapinuse cpu-nanoseconds" (after a GC when asked
-// "gcstats").
+// "gcstats"). With WSBENCH_CPUPROFILE set, it writes a CPU profile to
+// that path plus "." and impl until stdin closes.
 func serve(impl string) {
 	var conns func() int64
 	var addr string
@@ -40,6 +42,14 @@ func serve(impl string) {
 	default:
 		fmt.Fprintln(os.Stderr, "unknown impl", impl)
 		os.Exit(2)
+	}
+	if f := os.Getenv("WSBENCH_CPUPROFILE"); f != "" {
+		out, err := os.Create(f + "." + impl)
+		if err != nil {
+			panic(err)
+		}
+		pprof.StartCPUProfile(out)
+		defer pprof.StopCPUProfile()
 	}
 	fmt.Println(addr)
 	sc := bufio.NewScanner(os.Stdin)
@@ -55,7 +65,6 @@ func serve(impl string) {
 		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		fmt.Println(conns(), ms.Mallocs, ms.HeapInuse, int64(cpu))
 	}
-	os.Exit(0)
 }
 
 // maxMessage bounds a message for every server: the largest the frag test

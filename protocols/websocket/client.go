@@ -154,6 +154,9 @@ func (cl *Client) OnConnectionOpen(c *workerman.Connection) {
 // OnConnectionClose implements workerman.ConnectionCloser.
 func (cl *Client) OnConnectionClose(c *workerman.Connection) {
 	if st := stateOf(c); st != nil {
+		if st.frag != nil {
+			keepSpare(st.frag)
+		}
 		st.frag, st.hs = nil, nil
 		if st.dfl != nil {
 			st.dfl.release()

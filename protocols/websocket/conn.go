@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -324,8 +323,7 @@ func (e *engine) decode(pkg []byte, c *workerman.Connection, st *state) (any, er
 			st.flags |= flagFragDeflate
 		}
 		st.utf8.reset()
-		st.frag = growFrag(nil, len(payload), limit)
-		st.frag = append(st.frag, payload...)
+		st.frag = append(startFrag(len(payload)), payload...)
 		if h.op == OpText && !compressed && !st.utf8.feed(payload, false) {
 			st.fail(c, CloseInvalidPayload, "invalid UTF-8 in text message")
 		}
@@ -350,19 +348,15 @@ func (e *engine) decode(pkg []byte, c *workerman.Connection, st *state) (any, er
 	msg, op := st.frag, st.fragOp
 	st.frag, st.fragOp = nil, 0
 	st.flags &^= flagFragDeflate
-	return st.message(c, op, msg, compressed, true, limit)
-}
-
-// growFrag returns frag with room for n more bytes: its capacity at least
-// doubles, so a message arriving in many small fragments is copied about
-// twice in all, and never passes limit.
-func growFrag(frag []byte, n, limit int) []byte {
-	need := len(frag) + n
-	c := max(2*cap(frag), need, 512)
-	if c > limit {
-		c = max(limit, need)
+	switch {
+	case compressed:
+		// Inflated into a new buffer: this one is free again.
+		defer keepSpare(msg)
+	case op == OpBinary:
+		// Given to OnMessage, valid until it returns.
+		keepSpareAfter(msg)
 	}
-	return slices.Grow(frag, c-len(frag))
+	return st.message(c, op, msg, compressed, true, limit)
 }
 
 // message finishes a received message: inflates it, checks its text and
@@ -505,7 +499,13 @@ func (e *engine) encode(dst []byte, data any, c *workerman.Connection, st *state
 		st.hs.pending = e.appendFrames(st.hs.pending, st, op, payload, fin, raw)
 		return dst, nil
 	}
-	dst = e.appendFrames(dst, st, op, payload, fin, raw)
+	if n := len(payload) + maxHeaderLen; n >= bigFrame && cap(dst)-len(dst) < n {
+		dst = outBuffer(dst, n)
+		dst = e.appendFrames(dst, st, op, payload, fin, raw)
+		keepOut(dst)
+	} else {
+		dst = e.appendFrames(dst, st, op, payload, fin, raw)
+	}
 	if op == OpClose {
 		st.flags |= flagCloseSent
 		return dst, workerman.ErrCloseAfterSend

@@ -23,6 +23,16 @@
 // RFC prescribes. MaxPackageSize of the connection bounds both a frame and a
 // whole message, before and after decompression.
 //
+// A message that arrives in fragments is assembled in one buffer that
+// doubles when full; a binary one's buffer is kept after OnMessage returns
+// and reused for the next fragmented message, and a frame larger than
+// 64 KiB is built in a kept output buffer: a process keeps one of each, as
+// large as the largest such message.
+//
+// permessage-deflate compresses each message on its own unless
+// ContextTakeover is set on the Server or Client; see its documentation
+// for the memory it costs per connection.
+//
 // An idle connection keeps no buffer, goroutine or timer of its own: its
 // state is a few dozen bytes in ProtocolData. Heartbeats (Server.PingInterval,
 // Server.IdleTimeout) are checked by one timer per Server.

@@ -153,6 +153,9 @@ func (s *Server) OnConnectionOpen(c *workerman.Connection) {
 // OnConnectionClose implements workerman.ConnectionCloser.
 func (s *Server) OnConnectionClose(c *workerman.Connection) {
 	if st := stateOf(c); st != nil {
+		if st.frag != nil {
+			keepSpare(st.frag)
+		}
 		st.frag, st.hs = nil, nil
 		if st.dfl != nil {
 			st.dfl.release()
