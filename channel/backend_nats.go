@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/workerman-go/workerman"
 )
 
 // NATS subjects: an event is wm.e.<name>, a queue wm.q.<name>, the name
@@ -107,6 +108,11 @@ func (b *natsBroker) send(op byte, name string, payload []byte) error {
 }
 
 func (b *natsBroker) count(event string, fn func(Count, error)) {
+	if !b.up.Load() {
+		err := errors.New("channel: not connected to NATS")
+		workerman.Post(func() { fn(Count{}, err) })
+		return
+	}
 	id := b.cs.start(fn, -1)
 	if err := b.q.push(brokerOp{op: opCount, name: event, id: id}); err != nil {
 		b.cs.finish(id, err)

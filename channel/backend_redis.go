@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/workerman-go/workerman"
 	"github.com/workerman-go/workerman/internal/wire"
 )
 
@@ -58,6 +59,7 @@ func newRedisBroker(c *Client, address string) (broker, error) {
 	}
 	opt.MaxRetries = -1 // at most once: a command is never sent twice
 	opt.DialTimeout = 2 * time.Second
+	opt.DialerRetries = 1 // the client waits and tries again itself
 	var id [8]byte
 	rand.Read(id[:])
 	b := &redisBroker{
@@ -117,6 +119,11 @@ func (b *redisBroker) send(op byte, name string, payload []byte) error {
 }
 
 func (b *redisBroker) count(event string, fn func(Count, error)) {
+	if !b.up.Load() {
+		err := errors.New("channel: not connected to Redis")
+		workerman.Post(func() { fn(Count{}, err) })
+		return
+	}
 	id := b.cs.start(fn, -1)
 	if err := b.q.push(brokerOp{op: opCount, name: event, id: id}); err != nil {
 		b.cs.finish(id, err)

@@ -184,14 +184,25 @@ func (k *kvRunner) work(i int) {
 func (k *kvRunner) perform(j *kvJob) {
 	c, cl := k.c, j.cl
 	for {
+		// While the store is known to be unreachable the request waits,
+		// unsent (the sweep fails it with ErrNotSent at its deadline).
+		ready := k.st.ready()
 		c.mu.Lock()
 		live := c.pending[cl.id] == cl
-		if live {
+		if live && ready {
 			cl.sent = true
 		}
 		c.mu.Unlock()
 		if !live {
 			return // it timed out, was abandoned or closed while it waited
+		}
+		if !ready {
+			select {
+			case <-time.After(20 * time.Millisecond):
+				continue
+			case <-k.stop:
+				return
+			}
 		}
 		ctx, cancel := context.WithDeadline(context.Background(), cl.deadline)
 		status, val, msg, err := k.st.apply(ctx, &j.req)

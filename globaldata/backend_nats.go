@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/workerman-go/workerman"
 )
 
 // natsBucket is the JetStream key-value bucket that holds the variables.
@@ -31,8 +33,20 @@ type natsStore struct {
 // newNATSStore connects in the background. The bucket is created with
 // one replica per server listed, up to three, when it does not exist.
 func newNATSStore(urls string, servers int) (*natsStore, error) {
+	for _, u := range strings.Split(urls, ",") {
+		if !strings.HasPrefix(strings.TrimSpace(u), "nats://") {
+			return nil, fmt.Errorf("address %q: want nats://host:port[,nats://host:port...]", urls)
+		}
+	}
 	s := &natsStore{urls: urls, replicas: min(max(servers, 1), 3), stop: make(chan struct{})}
-	nc, err := nats.Connect(urls,
+	go s.open()
+	return s, nil
+}
+
+// open connects, then finds or creates the bucket, retrying until it
+// succeeds.
+func (s *natsStore) open() {
+	nc, err := nats.Connect(s.urls,
 		nats.Name("workerman globaldata"),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
@@ -46,20 +60,22 @@ func newNATSStore(urls string, servers int) (*natsStore, error) {
 		nats.DisconnectErrHandler(func(*nats.Conn, error) { s.up.Store(false) }),
 	)
 	if err != nil {
-		return nil, err
+		workerman.Logger().Error("globaldata: NATS", "address", s.urls, "err", err)
+		return
 	}
 	if nc.IsConnected() {
 		s.up.Store(true)
 	}
 	s.nc.Store(nc)
-	go s.open()
-	return s, nil
-}
-
-// open finds or creates the bucket, retrying until it succeeds.
-func (s *natsStore) open() {
-	js, err := jetstream.New(s.nc.Load())
+	select {
+	case <-s.stop:
+		nc.Close() // closed while connecting
+		return
+	default:
+	}
+	js, err := jetstream.New(nc)
 	if err != nil {
+		workerman.Logger().Error("globaldata: NATS JetStream", "address", s.urls, "err", err)
 		return
 	}
 	for {
@@ -88,7 +104,9 @@ func (s *natsStore) ready() bool { return s.up.Load() && s.kv.Load() != nil }
 
 func (s *natsStore) close() {
 	close(s.stop)
-	s.nc.Load().Close()
+	if nc := s.nc.Load(); nc != nil {
+		nc.Close()
+	}
 }
 
 // classify turns a NATS failure into errUnsent when the request did not

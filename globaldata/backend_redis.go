@@ -49,6 +49,7 @@ func newRedisStore(url string) (*redisStore, error) {
 	}
 	opt.MaxRetries = -1 // a request is sent once: its outcome is known or reported unknown
 	opt.DialTimeout = 2 * time.Second
+	opt.DialerRetries = 1 // the client waits and tries again itself
 	s := &redisStore{rdb: redis.NewClient(opt), stop: make(chan struct{})}
 	go s.watch()
 	return s, nil
@@ -80,6 +81,9 @@ func (s *redisStore) close() {
 }
 
 func (s *redisStore) apply(ctx context.Context, r *request) (byte, []byte, string, error) {
+	if !s.up.Load() {
+		return 0, nil, "", errUnsent{errors.New("redis server not reachable")}
+	}
 	status, val, msg, err := s.op(ctx, r)
 	if err != nil {
 		var op *net.OpError
