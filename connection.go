@@ -112,6 +112,7 @@ type Connection struct {
 	status    uint8
 	paused    bool
 	deferSend bool // inside a pipelined batch: queue sends, flush once
+	ring      bool // served by completions (io_uring): see connection_completion.go
 	events    eventloop.Event
 	pkgLen    int // length of the package being received, 0 if unknown
 	recvBuf   []byte
@@ -328,6 +329,9 @@ func (c *Connection) write(b []byte) SendResult {
 		c.sendBuf = append(c.sendBuf, b...)
 		c.checkBufferWillFull()
 		return SendQueued
+	}
+	if c.ring {
+		return c.ringWrite(b)
 	}
 	if c.SendBufferLen() == 0 {
 		if c.deferSend {
@@ -593,7 +597,7 @@ func (c *Connection) process(data []byte, inRecv bool) {
 	}
 	// Flush what a pipelined batch queued. A bridged connection's writer
 	// goroutine empties its buffer by itself.
-	if c.SendBufferLen() > 0 && c.events&eventloop.Writable == 0 && c.bridged() == nil {
+	if c.SendBufferLen() > 0 && c.events&eventloop.Writable == 0 && c.bridged() == nil && !c.ring {
 		c.flush()
 		if c.status == StatusClosed {
 			return
@@ -651,6 +655,9 @@ func (c *Connection) ResumeRecv() {
 		br.pause(false)
 	} else if c.udpPeer == nil && c.status != StatusConnecting {
 		c.setEvents(c.events | eventloop.Readable)
+		if c.ring && c.Protocol == nil && len(c.recvBuf) > ReadChunk {
+			c.loop.Post(c.ringResumeRaw)
+		}
 	}
 	if len(c.recvBuf) > 0 {
 		c.loop.Post(func() {

@@ -427,7 +427,14 @@ func (w *Worker) serve(fd int, sa unix.Sockaddr) {
 	}
 	c.status = StatusEstablished
 	c.events = eventloop.Readable
-	if err := p.loop.AddHandler(fd, eventloop.Readable, c); err != nil {
+	var err error
+	if p.loop.Completions() {
+		c.ring = true
+		err = p.loop.AddCompletionHandler(fd, c)
+	} else {
+		err = p.loop.AddHandler(fd, eventloop.Readable, c)
+	}
+	if err != nil {
 		logger().Error("cannot watch connection", "err", err)
 		unix.Close(fd)
 		return

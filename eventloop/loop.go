@@ -163,6 +163,16 @@ func (l *Loop) add(fd int, ev Event, h Handler, exclusive bool) error {
 	if fd < 0 {
 		return errors.New("eventloop: negative file descriptor")
 	}
+	gen := l.reserve(fd)
+	if err := l.p.add(fd, ev, gen, exclusive); err != nil {
+		return err
+	}
+	l.handlers[fd] = handlerSlot{h: h, gen: gen, ev: ev}
+	return nil
+}
+
+// reserve makes room for fd's slot and returns a new generation for it.
+func (l *Loop) reserve(fd int) uint32 {
 	for fd >= len(l.handlers) {
 		n := len(l.handlers)*2 + 64
 		hs := make([]handlerSlot, n)
@@ -173,11 +183,7 @@ func (l *Loop) add(fd int, ev Event, h Handler, exclusive bool) error {
 	if l.gen == 0 {
 		l.gen = 1
 	}
-	if err := l.p.add(fd, ev, l.gen, exclusive); err != nil {
-		return err
-	}
-	l.handlers[fd] = handlerSlot{h: h, gen: l.gen, ev: ev}
-	return nil
+	return l.gen
 }
 
 // ModifyHandler changes the events fd is watched for.

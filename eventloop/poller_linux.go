@@ -17,6 +17,9 @@ type poller struct {
 	wakefd int
 	events []unix.EpollEvent
 	wbuf   [8]byte
+	// ring is the io_uring back end when the loop runs on io_uring (see
+	// uring_linux.go); nil for plain epoll.
+	ring *uring
 }
 
 const wakeGen = 0 // generation used for the eventfd; real handlers start at 1
@@ -40,10 +43,18 @@ func (p *poller) open() error {
 	p.epfd, p.wakefd = epfd, wfd
 	p.events = make([]unix.EpollEvent, 256)
 	binary.NativeEndian.PutUint64(p.wbuf[:], 1)
+	if wantUring() {
+		// Without io_uring (an old kernel, a sandbox that forbids it) the
+		// loop stays on epoll; Loop.Poller tells which one runs.
+		p.ring, _ = openUring()
+	}
 	return nil
 }
 
 func (p *poller) close() {
+	if p.ring != nil {
+		p.ring.close()
+	}
 	unix.Close(p.wakefd)
 	unix.Close(p.epfd)
 }
@@ -80,6 +91,10 @@ func (p *poller) add(fd int, ev Event, gen uint32, exclusive bool) error {
 }
 
 func (p *poller) mod(fd int, ev Event, gen uint32) error {
+	if p.ring != nil && p.ring.owns(fd) {
+		p.ring.setRecv(fd, ev&Readable != 0)
+		return nil
+	}
 	e := unix.EpollEvent{Events: epollEvents(ev), Fd: int32(fd), Pad: int32(gen)}
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fd, &e); err != nil {
 		return os.NewSyscallError("epoll_ctl mod", err)
@@ -88,6 +103,10 @@ func (p *poller) mod(fd int, ev Event, gen uint32) error {
 }
 
 func (p *poller) del(fd int) error {
+	if p.ring != nil && p.ring.owns(fd) {
+		p.ring.remove(fd)
+		return nil
+	}
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil); err != nil {
 		return os.NewSyscallError("epoll_ctl del", err)
 	}
@@ -95,13 +114,22 @@ func (p *poller) del(fd int) error {
 }
 
 // wait collects ready descriptors, blocking up to timeout milliseconds (-1
-// for no limit), dispatches them, and returns how many it dispatched.
+// for no limit), dispatches them, and returns how many it dispatched. On
+// io_uring it collects completions, among them the epoll instance's own
+// readiness, which it passes to epollWait.
 //
 // A zero timeout is a plain system call that never blocks, so it is made
 // without telling the Go scheduler (RawSyscall6): a busy loop then polls
 // without the scheduler handing its processor to another thread. Blocking
 // waits go through the scheduler as usual.
 func (p *poller) wait(l *Loop, timeout int) (int, error) {
+	if p.ring != nil {
+		return p.ring.wait(l, p, timeout)
+	}
+	return p.epollWait(l, timeout)
+}
+
+func (p *poller) epollWait(l *Loop, timeout int) (int, error) {
 	var (
 		r     uintptr
 		errno unix.Errno

@@ -1,0 +1,17 @@
+//go:build !linux
+
+package eventloop
+
+// Poller names the loop's poller.
+func (l *Loop) Poller() string { return "kqueue" }
+
+// Completions reports whether the loop serves descriptors by completions;
+// only io_uring on Linux does.
+func (l *Loop) Completions() bool { return false }
+
+// AddCompletionHandler returns ErrNoCompletions: this platform's loop
+// serves readiness only.
+func (l *Loop) AddCompletionHandler(fd int, h CompletionHandler) error { return ErrNoCompletions }
+
+// Send reports false: this platform's loop serves readiness only.
+func (l *Loop) Send(fd int, b []byte) bool { return false }
