@@ -37,10 +37,12 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/workerman-go/workerman/eventloop"
 )
 
 var (
-	serveImpl = flag.String("serve", "", "run one server: workerman, adapter (net/http handler on Workerman), nethttp, fasthttp or gnet")
+	serveImpl = flag.String("serve", "", "run one server: workerman, uring (workerman on io_uring), adapter (net/http handler on Workerman), nethttp, fasthttp or gnet")
 	addrFlag  = flag.String("addr", "127.0.0.1:0", "listen address for -serve")
 	rounds    = flag.Int("rounds", 5, "rounds of every server and scenario")
 	duration  = flag.Duration("duration", 3*time.Second, "wrk duration per run")
@@ -52,6 +54,8 @@ var (
 	wrkCPU    = flag.String("wrk-cpu", "1", "taskset CPU list for wrk")
 	cpuProf   = flag.String("cpuprofile", "", "with -serve: write a CPU profile here")
 	before    = flag.String("before", "", "an httpbench binary built from an earlier version: adds the server \"before\", its workerman server, to the rounds")
+	baseImpl  = flag.String("base", "workerman", "the server whose figures the ratio columns divide by the others'")
+	phpStart  = flag.String("php-start", "http/php/start.php", "the PHP Workerman hello world of the server \"php\" (needs php and WORKERMAN_PHP_SRC)")
 )
 
 // stats is what a server process reports when it stops.
@@ -93,6 +97,9 @@ func serve(impl, addr string) {
 	var start func(ln net.Listener) error
 	switch impl {
 	case "workerman":
+		requests, start = workermanServer(addr)
+	case "uring":
+		os.Setenv(eventloop.PollerEnv, "io_uring")
 		requests, start = workermanServer(addr)
 	case "nethttp":
 		requests, start = netHTTPServer()
@@ -190,11 +197,11 @@ func drive() {
 	}
 	fmt.Printf("GOMAXPROCS=1 servers on CPU %s, wrk -t1 -c%d -d%v on CPU %s, %d rounds, %s\n\n", *serverCPU, *conns, *duration, *wrkCPU, *rounds, time.Now().UTC().Format(time.RFC3339))
 	for _, s := range scenarios {
-		fmt.Printf("%s\n\n| server | requests per CPU-second (median) | workerman / server, per CPU-second (median of rounds) | req/s (median, wall clock) | workerman / server, req/s (median of rounds) | allocs/req |", s)
+		fmt.Printf("%s\n\n| server | requests per CPU-second (median) | %s / server, per CPU-second (median of rounds, min-max) | req/s (median, wall clock) | %s / server, req/s (median of rounds, min-max) | CPU µs/req (median) | allocs/req |", s, *baseImpl, *baseImpl)
 		if sys != nil {
 			fmt.Printf(" syscalls/req (all) | syscalls/req (I/O, poll) |")
 		}
-		fmt.Printf("\n|---|---:|---:|---:|---:|---:|")
+		fmt.Printf("\n|---|---:|---:|---:|---:|---:|---:|")
 		if sys != nil {
 			fmt.Printf("---:|---:|")
 		}
@@ -202,7 +209,7 @@ func drive() {
 		for _, impl := range impls {
 			rs := res[s][impl]
 			var rps, per, allocs, ratios, cpuRatios []float64
-			w := res[s]["workerman"]
+			w := res[s][*baseImpl]
 			for i, x := range rs {
 				rps = append(rps, x.rps)
 				per = append(per, x.perCPU)
@@ -214,7 +221,11 @@ func drive() {
 					cpuRatios = append(cpuRatios, w[i].perCPU/x.perCPU)
 				}
 			}
-			fmt.Printf("| %s | %.0f | %.3f | %.0f | %.3f | %.2f |", impl, median(per), median(cpuRatios), median(rps), median(ratios), median(allocs))
+			us := 0.0
+			if m := median(per); m > 0 {
+				us = 1e6 / m
+			}
+			fmt.Printf("| %s | %.0f | %.3f (%s) | %.0f | %.3f (%s) | %.2f | %s |", impl, median(per), median(cpuRatios), spread(cpuRatios), median(rps), median(ratios), spread(ratios), us, allocsCell(impl, allocs))
 			if sys != nil {
 				fmt.Printf(" %.2f | %.2f |", sys[s][impl].syscalls, sys[s][impl].ioCalls)
 			}
@@ -222,6 +233,23 @@ func drive() {
 		}
 		fmt.Println()
 	}
+}
+
+// spread is the range of the per-round ratios.
+func spread(v []float64) string {
+	if len(v) == 0 {
+		return "-"
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return fmt.Sprintf("%.2f-%.2f", s[0], s[len(s)-1])
+}
+
+func allocsCell(impl string, allocs []float64) string {
+	if impl == "php" {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", median(allocs))
 }
 
 func median(v []float64) float64 {
@@ -252,18 +280,35 @@ func run(self, impl string, pipelined bool, script string, trace bool) result {
 	if impl == "before" {
 		args = []string{"-c", *serverCPU, *before, "-serve", "workerman", "-addr", addr}
 	}
+	if impl == "php" {
+		args = []string{"-c", *serverCPU, "php", phpStartFile(), "start"}
+	}
 	cmd := exec.Command("taskset", args...)
+	if impl == "php" {
+		cmd.Env = append(os.Environ(), "HTTPBENCH_ADDR="+addr)
+	}
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
 		log.Fatal(err)
 	}
 	waitListening(addr)
+	// PHP Workerman serves from a child of its master process and reports
+	// nothing itself: its CPU time is that of its process tree while wrk
+	// runs, its requests those wrk counted.
+	var treeCPU0 time.Duration
+	if impl == "php" {
+		treeCPU0 = treeCPU(cmd.Process.Pid)
+	}
 	var tracer *exec.Cmd
 	var traceOut string
 	if trace {
 		traceOut = filepath.Join(os.TempDir(), "httpbench-strace-"+impl)
-		tracer = exec.Command("strace", "-c", "-f", "-o", traceOut, "-p", strconv.Itoa(cmd.Process.Pid))
+		targs := []string{"-c", "-f", "-o", traceOut}
+		for _, pid := range processTree(cmd.Process.Pid) {
+			targs = append(targs, "-p", strconv.Itoa(pid))
+		}
+		tracer = exec.Command("strace", targs...)
 		tracer.Stderr = os.Stderr
 		if err := tracer.Start(); err != nil {
 			log.Fatal(err)
@@ -298,6 +343,14 @@ func run(self, impl string, pipelined bool, script string, trace bool) result {
 		total, io := straceCounts(traceOut)
 		r.syscalls = float64(total) / float64(max(r.requests, 1))
 		r.ioCalls = float64(io) / float64(max(r.requests, 1))
+	}
+	if impl == "php" {
+		if cpu := treeCPU(cmd.Process.Pid) - treeCPU0; cpu > 0 && !trace {
+			r.perCPU = float64(r.requests) / cpu.Seconds()
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		return r
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
@@ -341,7 +394,8 @@ func straceCounts(path string) (total, io int64) {
 		case "total":
 			total = calls
 		case "read", "write", "writev", "readv", "recvfrom", "sendto", "sendmsg", "recvmsg",
-			"epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl", "accept4", "close":
+			"epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl", "accept4", "close",
+			"io_uring_enter", "select", "pselect6", "poll", "ppoll":
 			io += calls
 		}
 	}
