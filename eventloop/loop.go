@@ -12,6 +12,13 @@
 // BSDs. Elsewhere (Windows, for example), or when built with the
 // workerman_portable tag, the loop has no descriptor poller (see
 // ErrNoPoller) and only runs timers, signals and posted tasks.
+//
+// On Linux the loop can wait with io_uring instead of epoll, when the
+// environment variable named by PollerEnv asks for it at New. On io_uring,
+// descriptors registered with AddCompletionHandler are served by
+// completions (see CompletionHandler): the loop receives for them and sends
+// what they hand to Send, in one system call per round. Everything
+// registered with AddHandler behaves the same on both.
 package eventloop
 
 import (

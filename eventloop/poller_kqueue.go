@@ -178,3 +178,6 @@ func (p *poller) wait(l *Loop, timeout int) (int, error) {
 	}
 	return n, nil
 }
+
+// pollerName is what Loop.Poller reports.
+const pollerName = "kqueue"

@@ -55,3 +55,6 @@ func (p *poller) wait(_ *Loop, timeout int) (int, error) {
 	}
 	return 0, nil
 }
+
+// pollerName is what Loop.Poller reports: there is no descriptor poller.
+const pollerName = "none"

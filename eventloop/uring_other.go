@@ -1,9 +1,10 @@
-//go:build !linux
+//go:build !linux || workerman_portable
 
 package eventloop
 
-// Poller names the loop's poller.
-func (l *Loop) Poller() string { return "kqueue" }
+// Poller names the loop's poller: "kqueue", or "none" for a loop without
+// a descriptor poller.
+func (l *Loop) Poller() string { return pollerName }
 
 // Completions reports whether the loop serves descriptors by completions;
 // only io_uring on Linux does.
