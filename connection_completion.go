@@ -69,6 +69,11 @@ func (c *Connection) HandleRecv(fd int, data []byte, err error) {
 		return
 	}
 	if err != nil {
+		if c.SendBufferLen() > 0 {
+			// As on epoll, where the failed socket reports itself
+			// writable first: queued output is lost.
+			c.sendFailed("client closed")
+		}
 		c.destroy()
 		return
 	}
