@@ -1,0 +1,644 @@
+package multihost
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/workerman-go/workerman/internal/netns"
+	"github.com/workerman-go/workerman/internal/wmtest"
+)
+
+const (
+	subnet = "10.77.0"
+	wsPort = 8090
+	// recoveryBound is how long a host may take to receive again after its
+	// broker died or restarted.
+	recoveryBound = 15 * time.Second
+)
+
+// requireNetns skips the test when namespaces cannot be made here (not
+// root), and fails it instead under the project's test command.
+func requireNetns(t *testing.T) {
+	t.Helper()
+	if err := netns.Supported(); err != nil {
+		if os.Getenv("WORKERMAN_REQUIRE_TOOLS") != "" {
+			t.Fatalf("%v; the project's test command runs as root", err)
+		}
+		t.Skipf("skipping: %v (the multi-host test runs as root)", err)
+	}
+}
+
+// tool finds a program on PATH or in /usr/sbin (where Debian puts servers).
+func tool(t *testing.T, name string) string {
+	if p := "/usr/sbin/" + name; fileExists(p) {
+		return p
+	}
+	return wmtest.RequireTool(t, name)
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// bins are the programs built once for every backend.
+type bins struct{ pushnode, channelServer string }
+
+func build(t *testing.T) bins {
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", dir+"/",
+		"github.com/workerman-go/workerman/internal/multihost/pushnode",
+		"github.com/workerman-go/workerman/cmd/channel-server")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bins{filepath.Join(dir, "pushnode"), filepath.Join(dir, "channel-server")}
+}
+
+// TestMultiHost runs the same checks on each backend: three hosts (a, b, c)
+// each run pushnode with two processes; WebSocket clients on every host,
+// two per host at least, one on each process.
+func TestMultiHost(t *testing.T) {
+	requireNetns(t)
+	if err := netns.Sweep(); err != nil {
+		t.Logf("sweeping namespaces left by earlier runs: %v", err)
+	}
+	b := build(t)
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			e := newEnv(ctx, t, b, be)
+			e.checkUid()
+			e.checkGroup("before")
+			e.checkOutage(be.outage)
+			e.checkGroup("after")
+		})
+	}
+}
+
+// backend starts one channel backend on the network and says how to fail
+// it.
+type backend struct {
+	name string
+	// start starts the backend and returns the address for channel.Connect.
+	start func(e *env) string
+	// outage takes down what host a's subscriber depends on, at once, and
+	// brings the backend back if it does not survive by itself; it returns
+	// what it did, for the log, and when the broker was gone.
+	outage func(e *env) (string, time.Time)
+}
+
+type env struct {
+	ctx   context.Context
+	t     *testing.T
+	bins  bins
+	net   *netns.Net
+	dir   string
+	addr  string
+	a, b  *netns.Host
+	c, s  *netns.Host
+	procs map[string]*exec.Cmd
+	mu    sync.Mutex
+
+	clients []*wsClient // at least one per process of every host
+	alice   *wsClient   // on host a, bound to uid "alice"
+	sender  *wsClient   // on host c
+}
+
+func newEnv(ctx context.Context, t *testing.T, b bins, be backend) *env {
+	n, err := netns.New(subnet, "a", "b", "c", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := n.Close(); err != nil {
+			t.Errorf("removing the network: %v", err)
+		}
+	})
+	e := &env{ctx: ctx, t: t, bins: b, net: n, dir: t.TempDir(), procs: map[string]*exec.Cmd{},
+		a: n.Host("a"), b: n.Host("b"), c: n.Host("c"), s: n.Host("s")}
+	t.Cleanup(func() {
+		if t.Failed() {
+			e.dumpLogs()
+		}
+	})
+	e.addr = be.start(e)
+	for _, h := range []*netns.Host{e.a, e.b, e.c} {
+		e.run(h, "pushnode-"+h.Name, e.bins.pushnode, "-listen", h.Addr(wsPort), "-channel", e.addr,
+			"-name", h.Name, "-count", "2", "-dir", e.dir, "start")
+	}
+	for _, h := range []*netns.Host{e.a, e.b, e.c} {
+		e.waitPort(h, h.Addr(wsPort))
+		e.connectBoth(h)
+	}
+	for _, c := range e.clients {
+		switch {
+		case e.alice == nil && c.host == "a":
+			e.alice = c
+		case e.sender == nil && c.host == "c":
+			e.sender = c
+		}
+	}
+	if _, err := e.alice.call("bind alice", "ok bind"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range e.clients {
+		if _, err := c.call("join g", "ok join"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, c := range e.clients {
+			c.close()
+		}
+	})
+	return e
+}
+
+// run starts a program on a host, its output in a log file; the network's
+// removal kills it.
+func (e *env) run(h *netns.Host, name, bin string, args ...string) *exec.Cmd {
+	f, err := os.Create(filepath.Join(e.dir, name+".log"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cmd := h.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		e.t.Fatalf("starting %s on %s: %v", name, h.Name, err)
+	}
+	go func() { cmd.Wait(); f.Close() }()
+	e.mu.Lock()
+	e.procs[name] = cmd
+	e.mu.Unlock()
+	return cmd
+}
+
+// kill kills a program started by run and waits until it is gone.
+func (e *env) kill(name string) {
+	e.mu.Lock()
+	cmd := e.procs[name]
+	e.mu.Unlock()
+	if cmd == nil {
+		e.t.Fatalf("no process %s", name)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	for cmd.ProcessState == nil {
+		if syscall.Kill(cmd.Process.Pid, 0) != nil {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (e *env) dumpLogs() {
+	logs, _ := filepath.Glob(filepath.Join(e.dir, "*.log"))
+	for _, l := range logs {
+		b, _ := os.ReadFile(l)
+		if len(b) > 3000 {
+			b = b[len(b)-3000:]
+		}
+		e.t.Logf("--- %s (end)\n%s", filepath.Base(l), b)
+	}
+}
+
+// waitPort waits until addr accepts connections from host h.
+func (e *env) waitPort(h *netns.Host, addr string) {
+	e.t.Helper()
+	for {
+		ctx, cancel := context.WithTimeout(e.ctx, time.Second)
+		c, err := h.DialContext(ctx, "tcp", addr)
+		cancel()
+		if err == nil {
+			c.Close()
+			return
+		}
+		if e.ctx.Err() != nil {
+			e.t.Fatalf("%s does not accept connections: %v", addr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// connectBoth opens WebSocket connections to host h until both of its
+// processes hold one (the kernel spreads them over the processes'
+// sockets), and keeps the first one of each.
+func (e *env) connectBoth(h *netns.Host) {
+	e.t.Helper()
+	seen := map[string]bool{}
+	for i := 0; len(seen) < 2; i++ {
+		if i == 40 {
+			e.t.Fatalf("40 connections to host %s all went to %v", h.Name, seen)
+		}
+		c, err := dialWS(e.ctx, h, h.Addr(wsPort))
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if seen[c.hello] {
+			c.close()
+			continue
+		}
+		seen[c.hello] = true
+		e.clients = append(e.clients, c)
+	}
+}
+
+// drain discards what clients received until they are quiet.
+func drain(cs ...*wsClient) {
+	for {
+		n := 0
+		for _, c := range cs {
+			for len(c.msgs) > 0 {
+				<-c.msgs
+				n++
+			}
+		}
+		if n == 0 {
+			time.Sleep(200 * time.Millisecond)
+			for _, c := range cs {
+				n += len(c.msgs)
+			}
+			if n == 0 {
+				return
+			}
+		}
+	}
+}
+
+// probe sends cmd (with a growing number) from sender every 100 ms until
+// every one of to has received a message starting with prefix, then drains
+// everyone: subscriptions made asynchronously are in place after it.
+func (e *env) probe(sender *wsClient, cmd, prefix string, to []*wsClient) {
+	e.t.Helper()
+	got := make([]bool, len(to))
+	deadline := time.Now().Add(recoveryBound)
+	for i := 0; ; i++ {
+		if err := sender.send(fmt.Sprintf("%s %s-%d", cmd, prefix, i)); err != nil {
+			e.t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		all := true
+		for j, c := range to {
+			for len(c.msgs) > 0 {
+				if strings.HasPrefix(<-c.msgs, prefix+"-") {
+					got[j] = true
+				}
+			}
+			all = all && got[j]
+		}
+		if all {
+			break
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%q from %s: not received within %v by %v", cmd, sender.host, recoveryBound, hosts(to, got))
+		}
+	}
+	drain(append([]*wsClient{sender}, to...)...)
+}
+
+func hosts(cs []*wsClient, got []bool) []string {
+	var s []string
+	for i, c := range cs {
+		if !got[i] {
+			s = append(s, c.hello)
+		}
+	}
+	return s
+}
+
+// checkUid: a client on host a bound to "alice" receives what a client on
+// host c sends to alice, once, and nobody else receives it.
+func (e *env) checkUid() {
+	t := e.t
+	e.probe(e.sender, "touid alice", "uidprobe", []*wsClient{e.alice})
+	if r, err := e.sender.call("online alice", "online alice"); err != nil || r != "online alice true" {
+		t.Errorf("online alice from host c: %q, %v", r, err)
+	}
+	if err := e.sender.send("touid alice from-c"); err != nil {
+		t.Fatal(err)
+	}
+	if _, skipped, err := e.alice.expect(5*time.Second, func(m string) bool { return m == "from-c" }); err != nil {
+		t.Fatal(err)
+	} else if len(skipped) > 0 {
+		t.Errorf("alice read %q before the message", skipped)
+	}
+	time.Sleep(500 * time.Millisecond)
+	for _, c := range e.clients {
+		for len(c.msgs) > 0 {
+			if m := <-c.msgs; m == "from-c" {
+				t.Errorf("%s (%s) received alice's message", c.hello, c.host)
+			} else if c != e.sender || m != "ok touid" {
+				t.Errorf("%s (%s) received %q", c.hello, c.host, m)
+			}
+		}
+	}
+	t.Logf("%s: a message to uid alice sent on host c reached her on host a, and nobody else", e.addr)
+}
+
+// checkGroup: group "g" has a member on each process of each host; one
+// message sent to it from host b reaches every member exactly once.
+func (e *env) checkGroup(when string) {
+	t := e.t
+	var sender *wsClient
+	for _, c := range e.clients {
+		if c.host == "b" {
+			sender = c
+			break
+		}
+	}
+	e.probe(sender, "togroup g", "groupprobe", e.clients)
+	if r, err := sender.call("count g", "count g"); err != nil || r != fmt.Sprintf("count g %d", len(e.clients)) {
+		t.Errorf("count g: %q, %v; want %d members", r, err, len(e.clients))
+	}
+	msg := "group-" + when
+	if err := sender.send("togroup g " + msg); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range e.clients {
+		if _, _, err := c.expect(5*time.Second, func(m string) bool { return m == msg }); err != nil {
+			t.Fatalf("%s: %v", c.hello, err)
+		}
+	}
+	// A second copy would follow within milliseconds on this network.
+	time.Sleep(500 * time.Millisecond)
+	for _, c := range e.clients {
+		for len(c.msgs) > 0 {
+			if m := <-c.msgs; m == msg {
+				t.Errorf("%s (%s) received the group message twice", c.hello, c.host)
+			}
+		}
+	}
+	t.Logf("%s (%s): %d members on 3 hosts got one copy each", e.addr, when, len(e.clients))
+}
+
+// checkOutage sends numbered messages from host c to alice on host a every
+// 20 ms, brings the backend down under them (outage), and checks what the
+// channel package documents for a broker that goes away: alice receives
+// again within recoveryBound (her host reconnected and subscribed again),
+// in order and without duplicates, and what she missed is one run of
+// messages sent between shortly before the outage and her recovery;
+// everything sent after it arrives.
+func (e *env) checkOutage(outage func(*env) (string, time.Time)) {
+	t := e.t
+	type rcv struct {
+		seq int
+		at  time.Time
+	}
+	var (
+		mu      sync.Mutex
+		sentAt  []time.Time
+		got     []rcv
+		stop    = make(chan struct{})
+		stopped = make(chan struct{})
+		read    = make(chan struct{})
+	)
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			mu.Lock()
+			sentAt = append(sentAt, time.Now())
+			mu.Unlock()
+			e.sender.send("touid alice seq-" + strconv.Itoa(i))
+			for len(e.sender.msgs) > 0 {
+				<-e.sender.msgs
+			}
+		}
+	}()
+	go func() {
+		defer close(read)
+		for m := range e.alice.msgs {
+			if s, ok := strings.CutPrefix(m, "seq-"); ok {
+				n, _ := strconv.Atoi(s)
+				mu.Lock()
+				got = append(got, rcv{n, time.Now()})
+				mu.Unlock()
+			}
+			select {
+			case <-stopped:
+				if len(e.alice.msgs) == 0 {
+					return
+				}
+			default:
+			}
+		}
+	}()
+	received := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
+	time.Sleep(time.Second)
+	if received() == 0 {
+		close(stop)
+		t.Fatal("alice received none of the numbered messages before the outage")
+	}
+	what, t0 := outage(e)
+	// Recovery: a message sent after the outage began arrives.
+	var recovered time.Time
+	for recovered.IsZero() {
+		mu.Lock()
+		for _, r := range got {
+			if sentAt[r.seq].After(t0) {
+				recovered = r.at
+				break
+			}
+		}
+		mu.Unlock()
+		if recovered.IsZero() && time.Since(t0) > recoveryBound {
+			close(stop)
+			t.Fatalf("%s: alice received nothing sent after it within %v", what, recoveryBound)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	close(stop)
+	<-stopped
+	select {
+	case <-read:
+	case <-time.After(2 * time.Second):
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var seqs []int
+	for _, r := range got {
+		seqs = append(seqs, r.seq)
+	}
+	if !slices.IsSorted(seqs) || len(slices.Compact(slices.Clone(seqs))) != len(seqs) {
+		t.Errorf("%s: alice received out of order or twice: %v", what, seqs)
+	}
+	// What was lost: one run, sent within [t0-1s, recovered].
+	var lost []int
+	have := map[int]bool{}
+	for _, s := range seqs {
+		have[s] = true
+	}
+	for i := range sentAt {
+		if !have[i] {
+			lost = append(lost, i)
+		}
+	}
+	if len(lost) > 0 {
+		first, last := lost[0], lost[len(lost)-1]
+		if last-first+1 != len(lost) {
+			t.Errorf("%s: lost messages are not one run: %v", what, lost)
+		}
+		if sentAt[first].Before(t0.Add(-time.Second)) || sentAt[last].After(recovered) {
+			t.Errorf("%s: lost messages %d..%d sent %v..%v from the outage, outside [-1s, recovery at %v]",
+				what, first, last, sentAt[first].Sub(t0), sentAt[last].Sub(t0), recovered.Sub(t0))
+		}
+	}
+	t.Logf("%s: alice received again %v after the broker went down; %d of %d messages sent 20 ms apart lost",
+		what, recovered.Sub(t0).Round(time.Millisecond), len(lost), len(sentAt))
+}
+
+// natsNodes returns the NATS nodes (hosts) that host h's processes are
+// connected to, from the nodes' monitoring endpoints.
+func (e *env) natsNodes(h *netns.Host) []*netns.Host {
+	var nodes []*netns.Host
+	for _, n := range []*netns.Host{e.a, e.b, e.c} {
+		var connz struct {
+			Connections []struct {
+				IP string `json:"ip"`
+			} `json:"connections"`
+		}
+		if err := e.getJSON(n, "http://"+n.Addr(8222)+"/connz", &connz); err != nil {
+			continue // a node that is down holds nobody
+		}
+		for _, c := range connz.Connections {
+			if c.IP == h.IP {
+				nodes = append(nodes, n)
+				break
+			}
+		}
+	}
+	return nodes
+}
+
+// getJSON fetches a URL from inside the test's network.
+func (e *env) getJSON(from *netns.Host, url string, v any) error {
+	cl := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return from.DialContext(ctx, network, addr)
+		},
+	}}
+	resp, err := cl.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+func backends() []backend {
+	return []backend{
+		{
+			name: "embedded",
+			start: func(e *env) string {
+				e.startChannelServer()
+				return e.s.Addr(2206)
+			},
+			outage: func(e *env) (string, time.Time) {
+				e.kill("channel-server")
+				down := time.Now()
+				time.Sleep(500 * time.Millisecond)
+				e.startChannelServer()
+				return "channel server killed and restarted after 0.5 s", down
+			},
+		},
+		{
+			name: "redis",
+			start: func(e *env) string {
+				e.startRedis()
+				return "redis://" + e.s.Addr(6379)
+			},
+			outage: func(e *env) (string, time.Time) {
+				e.kill("redis-server")
+				down := time.Now()
+				time.Sleep(500 * time.Millisecond)
+				e.startRedis()
+				return "redis-server killed and restarted after 0.5 s", down
+			},
+		},
+		{
+			name: "nats",
+			start: func(e *env) string {
+				var urls []string
+				for _, h := range []*netns.Host{e.a, e.b, e.c} {
+					e.startNATS(h)
+					urls = append(urls, "nats://"+h.Addr(4222))
+				}
+				e.waitNATSCluster()
+				return strings.Join(urls, ",")
+			},
+			outage: func(e *env) (string, time.Time) {
+				nodes := e.natsNodes(e.a)
+				if len(nodes) == 0 || len(nodes) > 2 {
+					e.t.Fatalf("host a is connected to %d NATS nodes", len(nodes))
+				}
+				var names []string
+				for _, n := range nodes {
+					e.kill("nats-" + n.Name)
+					names = append(names, n.Name)
+				}
+				return fmt.Sprintf("NATS node(s) %v that host a was connected to killed", names), time.Now()
+			},
+		},
+	}
+}
+
+func (e *env) startChannelServer() {
+	e.run(e.s, "channel-server", e.bins.channelServer, "-listen", e.s.Addr(2206),
+		"-pidfile", filepath.Join(e.dir, "channel-server.pid"), "start")
+	e.waitPort(e.s, e.s.Addr(2206))
+}
+
+func (e *env) startRedis() {
+	e.run(e.s, "redis-server", tool(e.t, "redis-server"), "--bind", e.s.IP, "--port", "6379",
+		"--protected-mode", "no", "--save", "", "--appendonly", "no", "--dir", e.dir)
+	e.waitPort(e.s, e.s.Addr(6379))
+}
+
+func (e *env) startNATS(h *netns.Host) {
+	var routes []string
+	for _, o := range []*netns.Host{e.a, e.b, e.c} {
+		if o != h {
+			routes = append(routes, "nats://"+o.Addr(6222))
+		}
+	}
+	e.run(h, "nats-"+h.Name, tool(e.t, "nats-server"), "-a", h.IP, "-p", "4222", "-m", "8222",
+		"-n", "node-"+h.Name, "--cluster_name", "wm", "--cluster", "nats://"+h.Addr(6222),
+		"--routes", strings.Join(routes, ","))
+}
+
+// waitNATSCluster waits until every node has routes to the two others.
+func (e *env) waitNATSCluster() {
+	for _, h := range []*netns.Host{e.a, e.b, e.c} {
+		for {
+			var routez struct {
+				NumRoutes int `json:"num_routes"`
+			}
+			if err := e.getJSON(h, "http://"+h.Addr(8222)+"/routez", &routez); err == nil && routez.NumRoutes >= 2 {
+				break
+			}
+			if e.ctx.Err() != nil {
+				e.t.Fatalf("NATS node on %s has no routes to the others", h.Name)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
