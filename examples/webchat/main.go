@@ -11,7 +11,10 @@
 // Four workers: an HTTP worker (two processes) serves the embedded page; a
 // WebSocket worker (two processes) and a text worker (one process) hold the
 // browsers and the terminals; a channel server ties the processes into one
-// room, through the push package's groups. Try ./bin/webchat status,
+// room, through the push package's groups. On several hosts, set
+// WEBCHAT_CHANNEL to the same NATS or Redis address on every host (such as
+// nats://10.0.0.1:4222,nats://10.0.0.2:4222 or redis://10.0.0.1:6379): the
+// room then spans the hosts, and no channel server is started. Try ./bin/webchat status,
 // reload, connections and stop from another terminal: on reload the page
 // says the server is restarting and reconnects by itself, keeping its
 // nickname.
@@ -76,8 +79,15 @@ func main() {
 
 	// The room spans processes: a channel server relays between them, and
 	// each process's hub sends to the members of the room it holds.
-	channelAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port+3))
-	channel.NewServer(channelAddr)
+	// WEBCHAT_CHANNEL spans hosts instead: every host runs this program
+	// with the same setting, an address for channel.Connect (nats://...,
+	// redis://..., or a channel server's host:port), and no server of its
+	// own.
+	channelAddr := os.Getenv("WEBCHAT_CHANNEL")
+	if channelAddr == "" {
+		channelAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port+3))
+		channel.NewServer(channelAddr)
+	}
 
 	chat := workerman.NewWorker(addr("websocket", 1))
 	chat.Name = "chat"

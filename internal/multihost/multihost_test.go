@@ -52,17 +52,43 @@ func tool(t *testing.T, name string) string {
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // bins are the programs built once for every backend.
-type bins struct{ pushnode, channelServer string }
+type bins struct{ pushnode, channelServer, webchat string }
 
+var (
+	buildOnce sync.Once
+	built     bins
+	buildErr  error
+	buildDir  string
+)
+
+// build builds the programs once for all the tests of the package.
 func build(t *testing.T) bins {
-	dir := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", dir+"/",
-		"github.com/workerman-go/workerman/internal/multihost/pushnode",
-		"github.com/workerman-go/workerman/cmd/channel-server")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "multihost-bin-")
+		if buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", buildDir+"/",
+			"github.com/workerman-go/workerman/internal/multihost/pushnode",
+			"github.com/workerman-go/workerman/cmd/channel-server",
+			"github.com/workerman-go/workerman/examples/webchat")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build: %v\n%s", err, out)
+		}
+		built = bins{filepath.Join(buildDir, "pushnode"), filepath.Join(buildDir, "channel-server"), filepath.Join(buildDir, "webchat")}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	return bins{filepath.Join(dir, "pushnode"), filepath.Join(dir, "channel-server")}
+	return built
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
 }
 
 // TestMultiHost runs the same checks on each backend: three hosts (a, b, c)
@@ -116,26 +142,12 @@ type env struct {
 	sender  *wsClient   // on host c
 }
 
+// newEnv builds the network, starts the backend, starts pushnode on hosts
+// a, b and c, and connects the clients.
 func newEnv(ctx context.Context, t *testing.T, b bins, be backend) *env {
-	n, err := netns.New(subnet, "a", "b", "c", "s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := n.Close(); err != nil {
-			t.Errorf("removing the network: %v", err)
-		}
-	})
-	e := &env{ctx: ctx, t: t, bins: b, net: n, dir: t.TempDir(), procs: map[string]*exec.Cmd{},
-		a: n.Host("a"), b: n.Host("b"), c: n.Host("c"), s: n.Host("s")}
-	t.Cleanup(func() {
-		if t.Failed() {
-			e.dumpLogs()
-		}
-	})
-	e.addr = be.start(e)
+	e := newNet(ctx, t, b, be)
 	for _, h := range []*netns.Host{e.a, e.b, e.c} {
-		e.run(h, "pushnode-"+h.Name, e.bins.pushnode, "-listen", h.Addr(wsPort), "-channel", e.addr,
+		e.run(h, "pushnode-"+h.Name, nil, e.bins.pushnode, "-listen", h.Addr(wsPort), "-channel", e.addr,
 			"-name", h.Name, "-count", "2", "-dir", e.dir, "start")
 	}
 	for _, h := range []*netns.Host{e.a, e.b, e.c} {
@@ -166,14 +178,38 @@ func newEnv(ctx context.Context, t *testing.T, b bins, be backend) *env {
 	return e
 }
 
-// run starts a program on a host, its output in a log file; the network's
-// removal kills it.
-func (e *env) run(h *netns.Host, name, bin string, args ...string) *exec.Cmd {
+// newNet builds the network (hosts a, b, c, and s for a backend that runs
+// on one host) and starts the backend.
+func newNet(ctx context.Context, t *testing.T, b bins, be backend) *env {
+	n, err := netns.New(subnet, "a", "b", "c", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := n.Close(); err != nil {
+			t.Errorf("removing the network: %v", err)
+		}
+	})
+	e := &env{ctx: ctx, t: t, bins: b, net: n, dir: t.TempDir(), procs: map[string]*exec.Cmd{},
+		a: n.Host("a"), b: n.Host("b"), c: n.Host("c"), s: n.Host("s")}
+	t.Cleanup(func() {
+		if t.Failed() {
+			e.dumpLogs()
+		}
+	})
+	e.addr = be.start(e)
+	return e
+}
+
+// run starts a program on a host, with env added to the environment and
+// its output in a log file; the network's removal kills it.
+func (e *env) run(h *netns.Host, name string, env []string, bin string, args ...string) *exec.Cmd {
 	f, err := os.Create(filepath.Join(e.dir, name+".log"))
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	cmd := h.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		f.Close()
@@ -242,7 +278,7 @@ func (e *env) connectBoth(h *netns.Host) {
 		if i == 40 {
 			e.t.Fatalf("40 connections to host %s all went to %v", h.Name, seen)
 		}
-		c, err := dialWS(e.ctx, h, h.Addr(wsPort))
+		c, err := dialWS(e.ctx, h, h.Addr(wsPort), "hello ")
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -277,22 +313,22 @@ func drain(cs ...*wsClient) {
 	}
 }
 
-// probe sends cmd (with a growing number) from sender every 100 ms until
-// every one of to has received a message starting with prefix, then drains
+// probe sends cmd and prefix-N (N growing) from sender every 100 ms until
+// every one of to has received a message that contains prefix-, then drains
 // everyone: subscriptions made asynchronously are in place after it.
 func (e *env) probe(sender *wsClient, cmd, prefix string, to []*wsClient) {
 	e.t.Helper()
 	got := make([]bool, len(to))
 	deadline := time.Now().Add(recoveryBound)
 	for i := 0; ; i++ {
-		if err := sender.send(fmt.Sprintf("%s %s-%d", cmd, prefix, i)); err != nil {
+		if err := sender.send(strings.TrimSpace(fmt.Sprintf("%s %s-%d", cmd, prefix, i))); err != nil {
 			e.t.Fatal(err)
 		}
 		time.Sleep(100 * time.Millisecond)
 		all := true
 		for j, c := range to {
 			for len(c.msgs) > 0 {
-				if strings.HasPrefix(<-c.msgs, prefix+"-") {
+				if strings.Contains(<-c.msgs, prefix+"-") {
 					got[j] = true
 				}
 			}
@@ -602,13 +638,13 @@ func backends() []backend {
 }
 
 func (e *env) startChannelServer() {
-	e.run(e.s, "channel-server", e.bins.channelServer, "-listen", e.s.Addr(2206),
+	e.run(e.s, "channel-server", nil, e.bins.channelServer, "-listen", e.s.Addr(2206),
 		"-pidfile", filepath.Join(e.dir, "channel-server.pid"), "start")
 	e.waitPort(e.s, e.s.Addr(2206))
 }
 
 func (e *env) startRedis() {
-	e.run(e.s, "redis-server", tool(e.t, "redis-server"), "--bind", e.s.IP, "--port", "6379",
+	e.run(e.s, "redis-server", nil, tool(e.t, "redis-server"), "--bind", e.s.IP, "--port", "6379",
 		"--protected-mode", "no", "--save", "", "--appendonly", "no", "--dir", e.dir)
 	e.waitPort(e.s, e.s.Addr(6379))
 }
@@ -620,7 +656,7 @@ func (e *env) startNATS(h *netns.Host) {
 			routes = append(routes, "nats://"+o.Addr(6222))
 		}
 	}
-	e.run(h, "nats-"+h.Name, tool(e.t, "nats-server"), "-a", h.IP, "-p", "4222", "-m", "8222",
+	e.run(h, "nats-"+h.Name, nil, tool(e.t, "nats-server"), "-a", h.IP, "-p", "4222", "-m", "8222",
 		"-n", "node-"+h.Name, "--cluster_name", "wm", "--cluster", "nats://"+h.Addr(6222),
 		"--routes", strings.Join(routes, ","))
 }

@@ -25,10 +25,12 @@ type wsClient struct {
 	conn  net.Conn
 	msgs  chan string
 	host  string // the host it connected to
-	hello string // the server's greeting: "hello HOST ID"
+	hello string // the server's greeting, such as pushnode's "hello HOST ID"
 }
 
-func dialWS(ctx context.Context, h *netns.Host, addr string) (*wsClient, error) {
+// dialWS connects from host h and waits for the server's first message,
+// which must start with greeting.
+func dialWS(ctx context.Context, h *netns.Host, addr, greeting string) (*wsClient, error) {
 	conn, err := h.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
@@ -58,7 +60,7 @@ func dialWS(ctx context.Context, h *netns.Host, addr string) (*wsClient, error) 
 		conn.Close()
 		return nil, errors.New("no greeting from " + addr)
 	}
-	if !strings.HasPrefix(c.hello, "hello ") {
+	if !strings.HasPrefix(c.hello, greeting) {
 		conn.Close()
 		return nil, fmt.Errorf("greeting %q", c.hello)
 	}
