@@ -246,13 +246,19 @@ func (h *Host) Pids() []int {
 
 // In runs f on an OS thread that has entered the host's network namespace:
 // sockets that f creates belong to the host, and stay there when used from
-// other goroutines. The thread is discarded afterwards.
+// other goroutines. The thread returns to its namespace afterwards.
 func (h *Host) In(f func() error) error {
 	res := make(chan error, 1)
 	go func() {
-		// Never unlocked: the goroutine ends locked, and its thread, which
-		// has left the process's namespace, ends with it.
 		runtime.LockOSThread()
+		// Unlocked only once back in the original namespace; a goroutine
+		// that ends locked takes its thread with it.
+		back, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			res <- fmt.Errorf("netns: %w", err)
+			return
+		}
+		defer unix.Close(back)
 		fd, err := unix.Open(runDir+"/"+h.NS, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			res <- fmt.Errorf("netns %s: %w", h.NS, err)
@@ -264,7 +270,11 @@ func (h *Host) In(f func() error) error {
 			res <- fmt.Errorf("netns %s: setns: %w", h.NS, err)
 			return
 		}
-		res <- f()
+		err = f()
+		if unix.Setns(back, unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		res <- err
 	}()
 	return <-res
 }
