@@ -107,8 +107,10 @@ func TestMultiHost(t *testing.T) {
 			e := newEnv(ctx, t, b, be)
 			e.checkUid()
 			e.checkGroup("before")
-			e.checkOutage(be.outage)
-			e.checkGroup("after")
+			for i, o := range be.outages {
+				e.checkOutage(o)
+				e.checkGroup(fmt.Sprintf("after outage %d", i+1))
+			}
 		})
 	}
 }
@@ -119,10 +121,11 @@ type backend struct {
 	name string
 	// start starts the backend and returns the address for channel.Connect.
 	start func(e *env) string
-	// outage takes down what host a's subscriber depends on, at once, and
-	// brings the backend back if it does not survive by itself; it returns
-	// what it did, for the log, and when the broker was gone.
-	outage func(e *env) (string, time.Time)
+	// outages take down what host a's subscriber depends on, one after
+	// the other, and bring the backend back if it does not survive by
+	// itself; each returns what it did, for the log, and when the broker
+	// was gone.
+	outages []func(e *env) (string, time.Time)
 }
 
 type env struct {
@@ -588,13 +591,13 @@ func backends() []backend {
 				e.startChannelServer()
 				return e.s.Addr(2206)
 			},
-			outage: func(e *env) (string, time.Time) {
+			outages: []func(*env) (string, time.Time){func(e *env) (string, time.Time) {
 				e.kill("channel-server")
 				down := time.Now()
 				time.Sleep(500 * time.Millisecond)
 				e.startChannelServer()
 				return "channel server killed and restarted after 0.5 s", down
-			},
+			}},
 		},
 		{
 			name: "redis",
@@ -602,13 +605,13 @@ func backends() []backend {
 				e.startRedis()
 				return "redis://" + e.s.Addr(6379)
 			},
-			outage: func(e *env) (string, time.Time) {
+			outages: []func(*env) (string, time.Time){func(e *env) (string, time.Time) {
 				e.kill("redis-server")
 				down := time.Now()
 				time.Sleep(500 * time.Millisecond)
 				e.startRedis()
 				return "redis-server killed and restarted after 0.5 s", down
-			},
+			}},
 		},
 		{
 			name: "nats",
@@ -621,17 +624,35 @@ func backends() []backend {
 				e.waitNATSCluster()
 				return strings.Join(urls, ",")
 			},
-			outage: func(e *env) (string, time.Time) {
-				nodes := e.natsNodes(e.a)
-				if len(nodes) == 0 || len(nodes) > 2 {
-					e.t.Fatalf("host a is connected to %d NATS nodes", len(nodes))
-				}
-				var names []string
-				for _, n := range nodes {
-					e.kill("nats-" + n.Name)
-					names = append(names, n.Name)
-				}
-				return fmt.Sprintf("NATS node(s) %v that host a was connected to killed", names), time.Now()
+			outages: []func(*env) (string, time.Time){
+				// The node's process ends: host a's processes see their
+				// connections close at once.
+				func(e *env) (string, time.Time) {
+					nodes := e.natsNodes(e.a)
+					var names []string
+					for _, n := range nodes {
+						e.kill("nats-" + n.Name)
+						names = append(names, n.Name)
+					}
+					return fmt.Sprintf("NATS node(s) %v that host a was connected to killed", names), time.Now()
+				},
+				// The node hangs (SIGSTOP): its connections stay open, and
+				// only missed pings tell host a's processes.
+				func(e *env) (string, time.Time) {
+					for _, h := range []*netns.Host{e.a, e.b, e.c} {
+						if syscall.Kill(e.procs["nats-"+h.Name].Process.Pid, 0) != nil {
+							e.startNATS(h)
+						}
+					}
+					e.waitNATSCluster()
+					nodes := e.natsNodes(e.a)
+					var names []string
+					for _, n := range nodes {
+						e.procs["nats-"+n.Name].Process.Signal(syscall.SIGSTOP)
+						names = append(names, n.Name)
+					}
+					return fmt.Sprintf("NATS node(s) %v that host a was connected to stopped (SIGSTOP)", names), time.Now()
+				},
 			},
 		},
 	}
