@@ -137,7 +137,7 @@ type env struct {
 	addr  string
 	a, b  *netns.Host
 	c, s  *netns.Host
-	procs map[string]*exec.Cmd
+	procs map[string]*proc
 	mu    sync.Mutex
 
 	clients []*wsClient // at least one per process of every host
@@ -193,7 +193,7 @@ func newNet(ctx context.Context, t *testing.T, b bins, be backend) *env {
 			t.Errorf("removing the network: %v", err)
 		}
 	})
-	e := &env{ctx: ctx, t: t, bins: b, net: n, dir: t.TempDir(), procs: map[string]*exec.Cmd{},
+	e := &env{ctx: ctx, t: t, bins: b, net: n, dir: t.TempDir(), procs: map[string]*proc{},
 		a: n.Host("a"), b: n.Host("b"), c: n.Host("c"), s: n.Host("s")}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -204,9 +204,24 @@ func newNet(ctx context.Context, t *testing.T, b bins, be backend) *env {
 	return e
 }
 
+// proc is a program started by run.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed once it has exited
+}
+
+func (p *proc) alive() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
 // run starts a program on a host, with env added to the environment and
 // its output in a log file; the network's removal kills it.
-func (e *env) run(h *netns.Host, name string, env []string, bin string, args ...string) *exec.Cmd {
+func (e *env) run(h *netns.Host, name string, env []string, bin string, args ...string) {
 	f, err := os.Create(filepath.Join(e.dir, name+".log"))
 	if err != nil {
 		e.t.Fatal(err)
@@ -218,27 +233,32 @@ func (e *env) run(h *netns.Host, name string, env []string, bin string, args ...
 		f.Close()
 		e.t.Fatalf("starting %s on %s: %v", name, h.Name, err)
 	}
-	go func() { cmd.Wait(); f.Close() }()
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() { cmd.Wait(); f.Close(); close(p.done) }()
 	e.mu.Lock()
-	e.procs[name] = cmd
+	e.procs[name] = p
 	e.mu.Unlock()
-	return cmd
+}
+
+// proc returns the program that run started under that name.
+func (e *env) proc(name string) *proc {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := e.procs[name]
+	if p == nil {
+		e.t.Fatalf("no process %s", name)
+	}
+	return p
 }
 
 // kill kills a program started by run and waits until it is gone.
 func (e *env) kill(name string) {
-	e.mu.Lock()
-	cmd := e.procs[name]
-	e.mu.Unlock()
-	if cmd == nil {
-		e.t.Fatalf("no process %s", name)
-	}
-	cmd.Process.Signal(syscall.SIGKILL)
-	for cmd.ProcessState == nil {
-		if syscall.Kill(cmd.Process.Pid, 0) != nil {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
+	p := e.proc(name)
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		e.t.Fatalf("%s still running 10 s after SIGKILL", name)
 	}
 }
 
@@ -441,6 +461,7 @@ func (e *env) checkOutage(outage func(*env) (string, time.Time)) {
 		got     []rcv
 		stop    = make(chan struct{})
 		stopped = make(chan struct{})
+		quit    = make(chan struct{}) // ends the reader
 		read    = make(chan struct{})
 	)
 	go func() {
@@ -464,19 +485,20 @@ func (e *env) checkOutage(outage func(*env) (string, time.Time)) {
 	}()
 	go func() {
 		defer close(read)
-		for m := range e.alice.msgs {
-			if s, ok := strings.CutPrefix(m, "seq-"); ok {
-				n, _ := strconv.Atoi(s)
-				mu.Lock()
-				got = append(got, rcv{n, time.Now()})
-				mu.Unlock()
-			}
+		for {
 			select {
-			case <-stopped:
-				if len(e.alice.msgs) == 0 {
+			case m, open := <-e.alice.msgs:
+				if !open {
 					return
 				}
-			default:
+				if s, ok := strings.CutPrefix(m, "seq-"); ok {
+					n, _ := strconv.Atoi(s)
+					mu.Lock()
+					got = append(got, rcv{n, time.Now()})
+					mu.Unlock()
+				}
+			case <-quit:
+				return
 			}
 		}
 	}()
@@ -484,6 +506,7 @@ func (e *env) checkOutage(outage func(*env) (string, time.Time)) {
 	time.Sleep(time.Second)
 	if received() == 0 {
 		close(stop)
+		close(quit)
 		t.Fatal("alice received none of the numbered messages before the outage")
 	}
 	what, t0 := outage(e)
@@ -500,6 +523,7 @@ func (e *env) checkOutage(outage func(*env) (string, time.Time)) {
 		mu.Unlock()
 		if recovered.IsZero() && time.Since(t0) > recoveryBound {
 			close(stop)
+			close(quit)
 			t.Fatalf("%s: alice received nothing sent after it within %v", what, recoveryBound)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -507,10 +531,10 @@ func (e *env) checkOutage(outage func(*env) (string, time.Time)) {
 	time.Sleep(time.Second)
 	close(stop)
 	<-stopped
-	select {
-	case <-read:
-	case <-time.After(2 * time.Second):
-	}
+	// The last messages sent are on their way for a few milliseconds.
+	time.Sleep(500 * time.Millisecond)
+	close(quit)
+	<-read
 	mu.Lock()
 	defer mu.Unlock()
 	var seqs []int
@@ -640,7 +664,7 @@ func backends() []backend {
 				// only missed pings tell host a's processes.
 				func(e *env) (string, time.Time) {
 					for _, h := range []*netns.Host{e.a, e.b, e.c} {
-						if syscall.Kill(e.procs["nats-"+h.Name].Process.Pid, 0) != nil {
+						if !e.proc("nats-" + h.Name).alive() {
 							e.startNATS(h)
 						}
 					}
@@ -648,7 +672,7 @@ func backends() []backend {
 					nodes := e.natsNodes(e.a)
 					var names []string
 					for _, n := range nodes {
-						e.procs["nats-"+n.Name].Process.Signal(syscall.SIGSTOP)
+						e.proc("nats-" + n.Name).cmd.Process.Signal(syscall.SIGSTOP)
 						names = append(names, n.Name)
 					}
 					return fmt.Sprintf("NATS node(s) %v that host a was connected to stopped (SIGSTOP)", names), time.Now()
