@@ -126,6 +126,7 @@ type Connection struct {
 	bytesWritten int64
 
 	ext *connExt // outbound and bridged connections only
+	box *[]byte  // the header of the []byte message being delivered (box.go)
 }
 
 // connExt holds what only some connections need, keeping the common
@@ -532,7 +533,8 @@ func (c *Connection) process(data []byte, inRecv bool) {
 	if c.Protocol == nil {
 		ps.stats.TotalRequest++
 		if c.OnMessage != nil {
-			c.OnMessage(c, data)
+			c.OnMessage(c, c.boxBytes(data))
+			c.unboxBytes()
 		}
 		if inRecv {
 			c.recvBuf = c.recvBuf[:0]
@@ -590,6 +592,7 @@ func (c *Connection) process(data []byte, inRecv bool) {
 		if c.OnMessage != nil {
 			c.OnMessage(c, msg)
 		}
+		c.unboxBytes()
 		c.deferSend = false
 	}
 	if c.status == StatusClosed {

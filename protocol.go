@@ -162,7 +162,7 @@ func (frameProtocol) Input(buf []byte, c *Connection) (int, error) {
 }
 
 func (frameProtocol) Decode(pkg []byte, c *Connection) (any, error) {
-	return pkg[4:], nil
+	return c.boxBytes(pkg[4:]), nil
 }
 
 func (frameProtocol) Encode(dst []byte, data any, c *Connection) ([]byte, error) {
