@@ -38,6 +38,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/workerman-go/workerman"
 	"github.com/workerman-go/workerman/eventloop"
 )
 
@@ -55,6 +56,7 @@ var (
 	cpuProf   = flag.String("cpuprofile", "", "with -serve: write a CPU profile here")
 	before    = flag.String("before", "", "an httpbench binary built from an earlier version: adds the server \"before\", its workerman server, to the rounds")
 	baseImpl  = flag.String("base", "workerman", "the server whose figures the ratio columns divide by the others'")
+	procs     = flag.Int("procs", 1, "cores per server: above 1, workerman runs as workerman.RunAll with Count=N, gnet with N loops, net/http and fasthttp with GOMAXPROCS=N, wrk with N threads; CPU figures cover the process tree (set -server-cpu and -wrk-cpu to the same list, e.g. 0,1)")
 	phpStart  = flag.String("php-start", "http/php/start.php", "the PHP Workerman hello world of the server \"php\" (needs php and WORKERMAN_PHP_SRC)")
 )
 
@@ -75,8 +77,21 @@ const body = "Hello, World!"
 
 func main() {
 	flag.Parse()
+	if os.Getenv("HTTPBENCH_PROCS") != "" {
+		runAllServer() // a worker process of a RunAll server, or its master
+		return
+	}
 	if *serveImpl != "" {
-		runtime.GOMAXPROCS(1)
+		runtime.GOMAXPROCS(max(1, *procs))
+		if *procs > 1 && (*serveImpl == "workerman" || *serveImpl == "uring") {
+			if *serveImpl == "uring" {
+				os.Setenv(eventloop.PollerEnv, "io_uring")
+			}
+			os.Setenv("HTTPBENCH_PROCS", strconv.Itoa(*procs))
+			os.Setenv("HTTPBENCH_ADDR", *addrFlag)
+			runAllServer()
+			return
+		}
 		if *cpuProf != "" {
 			f, err := os.Create(*cpuProf)
 			if err != nil {
@@ -106,7 +121,7 @@ func serve(impl, addr string) {
 	case "fasthttp":
 		requests, start = fastHTTPServer()
 	case "gnet":
-		requests, start = gnetServer(addr)
+		requests, start = gnetServer(addr, max(1, *procs))
 	case "adapter":
 		requests, start = adapterServer(addr)
 	default:
@@ -195,7 +210,7 @@ func drive() {
 			}
 		}
 	}
-	fmt.Printf("GOMAXPROCS=1 servers on CPU %s, wrk -t1 -c%d -d%v on CPU %s, %d rounds, %s\n\n", *serverCPU, *conns, *duration, *wrkCPU, *rounds, time.Now().UTC().Format(time.RFC3339))
+	fmt.Printf("servers on %d core(s) (GOMAXPROCS, processes or loops) on CPU %s, wrk -t%d -c%d -d%v on CPU %s, %d rounds, %s\n\n", max(1, *procs), *serverCPU, max(1, *procs), *conns, *duration, *wrkCPU, *rounds, time.Now().UTC().Format(time.RFC3339))
 	for _, s := range scenarios {
 		fmt.Printf("%s\n\n| server | requests per CPU-second (median) | %s / server, per CPU-second (median of rounds, min-max) | req/s (median, wall clock) | %s / server, req/s (median of rounds, min-max) | CPU µs/req (median) | allocs/req |", s, *baseImpl, *baseImpl)
 		if sys != nil {
@@ -246,7 +261,7 @@ func spread(v []float64) string {
 }
 
 func allocsCell(impl string, allocs []float64) string {
-	if impl == "php" {
+	if impl == "php" || *procs > 1 {
 		return "-"
 	}
 	return fmt.Sprintf("%.2f", median(allocs))
@@ -276,7 +291,7 @@ func freeAddr() string {
 // run starts one server, loads it with wrk and stops it.
 func run(self, impl string, pipelined bool, script string, trace bool) result {
 	addr := freeAddr()
-	args := []string{"-c", *serverCPU, self, "-serve", impl, "-addr", addr}
+	args := []string{"-c", *serverCPU, self, "-serve", impl, "-addr", addr, "-procs", strconv.Itoa(*procs)}
 	if impl == "before" {
 		args = []string{"-c", *serverCPU, *before, "-serve", "workerman", "-addr", addr}
 	}
@@ -287,17 +302,32 @@ func run(self, impl string, pipelined bool, script string, trace bool) result {
 	if impl == "php" {
 		cmd.Env = append(os.Environ(), "HTTPBENCH_ADDR="+addr)
 	}
+	// A process tree (PHP Workerman, or any server on several cores) is
+	// measured from outside: CPU time of the tree, requests counted by wrk.
+	tree := impl == "php" || *procs > 1
+	var startedDir string
+	if *procs > 1 {
+		var err error
+		if startedDir, err = os.MkdirTemp("", "httpbench-"); err != nil {
+			log.Fatal(err)
+		}
+		defer os.RemoveAll(startedDir)
+		cmd.Env = append(os.Environ(), "HTTPBENCH_DIR="+startedDir)
+	}
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr
 	if err := cmd.Start(); err != nil {
 		log.Fatal(err)
 	}
 	waitListening(addr)
+	if *procs > 1 && (impl == "workerman" || impl == "uring" || impl == "before") {
+		waitStarted(startedDir, *procs)
+	}
 	// PHP Workerman serves from a child of its master process and reports
 	// nothing itself: its CPU time is that of its process tree while wrk
 	// runs, its requests those wrk counted.
 	var treeCPU0 time.Duration
-	if impl == "php" {
+	if tree {
 		treeCPU0 = treeCPU(cmd.Process.Pid)
 	}
 	var tracer *exec.Cmd
@@ -315,7 +345,7 @@ func run(self, impl string, pipelined bool, script string, trace bool) result {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	wargs := []string{"-c", *wrkCPU, "wrk", "-t1", "-c" + strconv.Itoa(*conns), "-d" + duration.String()}
+	wargs := []string{"-c", *wrkCPU, "wrk", "-t" + strconv.Itoa(max(1, *procs)), "-c" + strconv.Itoa(*conns), "-d" + duration.String()}
 	if pipelined {
 		wargs = append(wargs, "-s", script)
 	}
@@ -344,7 +374,7 @@ func run(self, impl string, pipelined bool, script string, trace bool) result {
 		r.syscalls = float64(total) / float64(max(r.requests, 1))
 		r.ioCalls = float64(io) / float64(max(r.requests, 1))
 	}
-	if impl == "php" {
+	if tree {
 		if cpu := treeCPU(cmd.Process.Pid) - treeCPU0; cpu > 0 && !trace {
 			r.perCPU = float64(r.requests) / cpu.Seconds()
 		}
@@ -423,3 +453,46 @@ init = function(args)
 end
 request = function() return req end
 `
+
+// runAllServer is the workerman hello world under workerman.RunAll with
+// HTTPBENCH_PROCS worker processes. The worker processes run main again,
+// so the settings travel in the environment and the command is "start";
+// each process marks itself started in HTTPBENCH_DIR.
+func runAllServer() {
+	n, _ := strconv.Atoi(os.Getenv("HTTPBENCH_PROCS"))
+	dir := os.Getenv("HTTPBENCH_DIR")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	workerman.PidFile = filepath.Join(dir, "httpbench.pid")
+	workerman.LogFile = filepath.Join(dir, "httpbench.log")
+	os.Args = []string{os.Args[0], "start"}
+	w := workerman.NewWorker("http://" + os.Getenv("HTTPBENCH_ADDR"))
+	w.Count = n
+	w.OnMessage = func(c *workerman.Connection, data any) { c.Send(body) }
+	w.OnWorkerStart = func(w *workerman.Worker) {
+		os.WriteFile(filepath.Join(dir, "started."+strconv.Itoa(w.ID)), nil, 0o644)
+	}
+	if err := workerman.RunAll(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// waitStarted waits until n worker processes have marked themselves
+// started in dir, so that the load meets every process.
+func waitStarted(dir string, n int) {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		all := true
+		for id := 0; id < n; id++ {
+			if _, err := os.Stat(filepath.Join(dir, "started."+strconv.Itoa(id))); err != nil {
+				all = false
+			}
+		}
+		if all {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	log.Fatalf("the worker processes in %s did not all start", dir)
+}

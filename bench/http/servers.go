@@ -83,10 +83,10 @@ func (s *gnetServer0) OnTraffic(c gnet.Conn) gnet.Action {
 	return gnet.None
 }
 
-func gnetServer(addr string) (func() uint64, func(net.Listener) error) {
+func gnetServer(addr string, loops int) (func() uint64, func(net.Listener) error) {
 	s := &gnetServer0{resp: []byte("HTTP/1.1 200 OK\r\nServer: gnet\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\n" + body)}
 	return s.n.Load, func(net.Listener) error {
-		return gnet.Run(s, "tcp://"+addr, gnet.WithMulticore(false), gnet.WithNumEventLoop(1))
+		return gnet.Run(s, "tcp://"+addr, gnet.WithMulticore(loops > 1), gnet.WithNumEventLoop(loops))
 	}
 }
 
