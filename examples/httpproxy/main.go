@@ -16,11 +16,14 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/workerman-go/workerman"
@@ -55,33 +58,10 @@ func newProxy(listen string) *workerman.Worker {
 // forward opens the connection the request head asks for and pipes the
 // client to it. rest is what the client sent after the head.
 func forward(c *workerman.Connection, head, rest []byte) {
-	line, _, _ := bytes.Cut(head, []byte("\r\n"))
-	f := strings.Fields(string(line))
-	if len(f) != 3 || !strings.HasPrefix(f[2], "HTTP/1.") {
-		c.Close(reply(400, "bad request line"))
+	tunnel, hostPort, first, err := route(head)
+	if err != nil {
+		c.Close(reply(400, err.Error()))
 		return
-	}
-	method, target := f[0], f[1]
-	var hostPort string
-	var first []byte // what the site gets first
-	if method == "CONNECT" {
-		// CONNECT host:port: a tunnel, whatever goes through it.
-		if _, _, err := net.SplitHostPort(target); err != nil {
-			c.Close(reply(400, "CONNECT needs host:port"))
-			return
-		}
-		hostPort = target
-	} else {
-		u, err := url.Parse(target)
-		if err != nil || u.Scheme != "http" || u.Host == "" {
-			c.Close(reply(400, "a proxy request names an http:// URL"))
-			return
-		}
-		hostPort = u.Host
-		if u.Port() == "" {
-			hostPort = net.JoinHostPort(u.Hostname(), "80")
-		}
-		first = originForm(method, u, f[2], head)
 	}
 	up, err := workerman.NewAsyncTcpConnection("tcp://"+hostPort, nil)
 	if err != nil {
@@ -91,7 +71,7 @@ func forward(c *workerman.Connection, head, rest []byte) {
 	connected := false
 	up.OnConnect = func(up *workerman.Connection) {
 		connected = true
-		if method == "CONNECT" {
+		if tunnel {
 			c.Send("HTTP/1.1 200 Connection Established\r\n\r\n")
 		}
 	}
@@ -111,6 +91,62 @@ func forward(c *workerman.Connection, head, rest []byte) {
 		up.Send(rest)
 	}
 	up.Connect()
+}
+
+// route reads a request head: whether it asks for a CONNECT tunnel, the
+// "host:port" to connect to, and for an absolute-form request the head to
+// send the site first. An error says why the request is refused.
+func route(head []byte) (tunnel bool, hostPort string, first []byte, err error) {
+	line, _, _ := bytes.Cut(head, []byte("\r\n"))
+	f := strings.Fields(string(line))
+	if len(f) != 3 || !strings.HasPrefix(f[2], "HTTP/1.") {
+		return false, "", nil, errors.New("bad request line")
+	}
+	method, target := f[0], f[1]
+	if method == "CONNECT" {
+		// CONNECT host:port: a tunnel, whatever goes through it.
+		if err := checkHostPort(target); err != nil {
+			return false, "", nil, fmt.Errorf("CONNECT needs host:port: %v", err)
+		}
+		return true, target, nil, nil
+	}
+	u, err := url.Parse(target)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return false, "", nil, errors.New("a proxy request names an http:// URL")
+	}
+	hostPort = u.Host
+	if u.Port() == "" {
+		hostPort = net.JoinHostPort(u.Hostname(), "80")
+	}
+	if err := checkHostPort(hostPort); err != nil {
+		return false, "", nil, err
+	}
+	return false, hostPort, originForm(method, u, f[2], head), nil
+}
+
+// checkHostPort accepts "host:port" with an IP address or a host name and
+// a port from 1 to 65535.
+func checkHostPort(hp string) error {
+	host, port, err := net.SplitHostPort(hp)
+	if err != nil {
+		return err
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("bad port %q", port)
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil
+	}
+	if host == "" {
+		return errors.New("no host")
+	}
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("bad host %q", host)
+		}
+	}
+	return nil
 }
 
 // originForm rewrites an absolute-form request head for the site: the

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/workerman-go/workerman"
 	"github.com/workerman-go/workerman/internal/wmtest"
 )
 
@@ -138,4 +139,46 @@ func TestErrors(t *testing.T) {
 	if err != nil || resp.StatusCode != 431 {
 		t.Errorf("endless head: %v %v, want 431", resp, err)
 	}
+}
+
+// FuzzRoute: any request head is refused with a reason or routed to a
+// "host:port" an outbound connection accepts, and an absolute-form
+// request is rewritten to one head in origin form; never a panic.
+func FuzzRoute(f *testing.F) {
+	f.Add([]byte("GET http://example.com/a?b=1 HTTP/1.1\r\nHost: example.com\r\nProxy-Connection: keep-alive\r\n\r\n"))
+	f.Add([]byte("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"))
+	f.Add([]byte("CONNECT [::1]:8443 HTTP/1.1\r\n\r\n"))
+	f.Add([]byte("POST http://[::1]:8080/x HTTP/1.0\r\nContent-Length: 3\r\n\r\n"))
+	f.Add([]byte("GET /relative HTTP/1.1\r\n\r\n"))
+	f.Add([]byte("CONNECT a/b:80 HTTP/1.1\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, head []byte) {
+		tunnel, hostPort, first, err := route(head)
+		if err != nil {
+			if hostPort != "" || first != nil {
+				t.Fatalf("refused (%v) with a route %q", err, hostPort)
+			}
+			return
+		}
+		if tunnel != (first == nil) {
+			t.Fatalf("tunnel %v with first %q", tunnel, first)
+		}
+		if !tunnel {
+			if !bytes.HasSuffix(first, []byte("\r\nConnection: close\r\n\r\n")) || bytes.Count(first, []byte("\r\n\r\n")) != 1 {
+				t.Fatalf("rewritten head %q", first)
+			}
+			if line, _, _ := bytes.Cut(first, []byte("\r\n")); len(bytes.Fields(line)) != 3 || !bytes.Contains(line, []byte(" /")) {
+				t.Fatalf("request line %q is not in origin form", line)
+			}
+		}
+		var cerr error
+		wmtest.Do(func() {
+			var c *workerman.Connection
+			if c, cerr = workerman.NewAsyncTcpConnection("tcp://"+hostPort, nil); cerr == nil {
+				c.Destroy()
+			}
+		})
+		if cerr != nil {
+			t.Fatalf("route %q refused by NewAsyncTcpConnection: %v", hostPort, cerr)
+		}
+	})
 }

@@ -95,51 +95,80 @@ func greet(c *workerman.Connection, s *session) bool {
 
 // request handles VER CMD RSV ATYP DST.ADDR DST.PORT once it is complete.
 func request(c *workerman.Connection, s *session) {
-	b := s.buf
-	if len(b) < 5 {
-		return
+	target, n, rep, bad := parseRequest(s.buf)
+	switch {
+	case bad:
+		c.Destroy() // not SOCKS5: nothing sensible to answer
+	case n == 0:
+		// Incomplete: wait for more.
+	case rep != repSucceeded:
+		c.Close(replyFor(rep, nil))
+	default:
+		rest := s.buf[n:]
+		s.buf = nil
+		connect(c, target, rest)
 	}
-	if b[0] != version5 {
-		c.Destroy()
-		return
+}
+
+// parseRequest reads the request at the start of b. bad reports bytes
+// that are no SOCKS5 request; n is 0 while the request is incomplete, and
+// else its length. A complete request gives the "host:port" to connect
+// to, or a reply code other than repSucceeded when it cannot be served.
+func parseRequest(b []byte) (target string, n int, rep byte, bad bool) {
+	if len(b) > 0 && b[0] != version5 {
+		return "", 0, 0, true
+	}
+	if len(b) < 5 {
+		return "", 0, 0, false
 	}
 	var host string
-	var n int // length of the request
 	switch b[3] {
 	case atypIPv4:
 		n = 4 + 4 + 2
 		if len(b) < n {
-			return
+			return "", 0, 0, false
 		}
 		host = netip.AddrFrom4([4]byte(b[4:8])).String()
 	case atypIPv6:
 		n = 4 + 16 + 2
 		if len(b) < n {
-			return
+			return "", 0, 0, false
 		}
 		host = netip.AddrFrom16([16]byte(b[4:20])).String()
 	case atypDomain:
 		n = 4 + 1 + int(b[4]) + 2
 		if len(b) < n {
-			return
+			return "", 0, 0, false
 		}
 		host = string(b[5 : 5+int(b[4])])
+		if !validDomain(host) {
+			return "", n, repAddressUnsupported, false
+		}
 	default:
-		c.Close(replyFor(repAddressUnsupported, nil))
-		return
+		// The length of the address is unknown: the request cannot be
+		// skipped, only refused.
+		return "", len(b), repAddressUnsupported, false
+	}
+	if b[1] != cmdConnect {
+		return "", n, repCommandUnsupported, false
 	}
 	port := binary.BigEndian.Uint16(b[n-2 : n])
-	rest := b[n:]
-	s.buf = nil
-	if b[1] != cmdConnect {
-		c.Close(replyFor(repCommandUnsupported, nil))
-		return
+	return net.JoinHostPort(host, strconv.Itoa(int(port))), n, repSucceeded, false
+}
+
+// validDomain accepts host names: letters, digits, hyphens, underscores
+// and dots, not empty.
+func validDomain(h string) bool {
+	if h == "" {
+		return false
 	}
-	if host == "" {
-		c.Close(replyFor(repAddressUnsupported, nil))
-		return
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
 	}
-	connect(c, net.JoinHostPort(host, strconv.Itoa(int(port))), rest)
+	return true
 }
 
 // connect opens the connection to the target, answers the client when

@@ -220,3 +220,46 @@ func TestFlowControl(t *testing.T) {
 		}
 	})
 }
+
+// FuzzParseRequest: any bytes give a bad request, an incomplete one, a
+// refusal or a target that an outbound connection accepts; never a panic
+// or a length past the input.
+func FuzzParseRequest(f *testing.F) {
+	f.Add(socksRequest(cmdConnect, atypIPv4, []byte{127, 0, 0, 1}, 80))
+	f.Add(socksRequest(cmdConnect, atypIPv6, net.ParseIP("::1").To16(), 443))
+	f.Add(socksRequest(cmdConnect, atypDomain, []byte("example.com"), 8080))
+	f.Add(socksRequest(2, atypDomain, []byte("a/b:c"), 1))
+	f.Add([]byte{5, 1, 0, 9, 1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		target, n, rep, bad := parseRequest(b)
+		if bad || n == 0 {
+			if target != "" {
+				t.Fatalf("target %q without a complete request", target)
+			}
+			return
+		}
+		if n > len(b) {
+			t.Fatalf("length %d past the %d bytes", n, len(b))
+		}
+		if rep != repSucceeded {
+			if target != "" {
+				t.Fatalf("target %q with refusal %d", target, rep)
+			}
+			return
+		}
+		host, _, err := net.SplitHostPort(target)
+		if err != nil || host == "" {
+			t.Fatalf("target %q: %v", target, err)
+		}
+		var cerr error
+		wmtest.Do(func() {
+			var c *workerman.Connection
+			if c, cerr = workerman.NewAsyncTcpConnection("tcp://"+target, nil); cerr == nil {
+				c.Destroy()
+			}
+		})
+		if cerr != nil {
+			t.Fatalf("target %q refused by NewAsyncTcpConnection: %v", target, cerr)
+		}
+	})
+}
