@@ -304,29 +304,6 @@ func (c *Client) start(key string, req request, done func(reply, error)) (uint64
 	return cl.id, nil
 }
 
-// startKV hands a request to the key-value service's workers, with c.mu
-// held (and released here).
-func (c *Client) startKV(cl *call, req request) (uint64, error) {
-	c.pending[cl.id] = cl
-	arm := !c.sweeping
-	c.sweeping = true
-	c.mu.Unlock()
-	if arm {
-		workerman.Post(c.armSweep)
-	}
-	if err := c.kv.queue(cl, req); err != nil {
-		c.mu.Lock()
-		delete(c.pending, cl.id)
-		c.mu.Unlock()
-		if err == ErrQueueFull {
-			c.refused.Add(1)
-		}
-		return 0, fmt.Errorf("%w (%s %q on %s)", err, opName(req.op), cl.key, cl.srv.addr)
-	}
-	c.requests.Add(1)
-	return cl.id, nil
-}
-
 func byID(a, b *call) int { return cmp.Compare(a.id, b.id) }
 
 // take removes a pending request; false means another path (reply,
