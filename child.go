@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -131,6 +132,7 @@ func runChild(env string, ws []*Worker) {
 		fail(fmt.Errorf("workerman: the program defines worker #%d as %q %q, the running master expects %q %q: the list of workers can only change with restart", ci.Worker, w.Name, w.socketName, ci.Name, ci.Listen))
 	}
 	Daemonize = ci.Daemon
+	setChildProcs(ws)
 	logFile := os.NewFile(childFdLog, "workerman-log")
 	setupLogging(logFile, !ci.Daemon)
 	w.ID = ci.ID
@@ -450,3 +452,23 @@ func Stopping() bool {
 // started by the master (rather than the master, a command, or a program
 // that never called RunAll).
 func IsWorkerProcess() bool { return theChild != nil }
+
+// setChildProcs sizes the Go runtime of a worker process. A process runs
+// its callbacks on one goroutine, and the master starts as many processes
+// as the workers' Counts add up to; with the default GOMAXPROCS each of
+// them would keep a processor per CPU, and their idle processors, spinning
+// threads and garbage collector workers compete with the other processes
+// for the same cores. So a worker process gets its share of the CPUs, at
+// least one: GOMAXPROCS = CPUs / processes. Setting the GOMAXPROCS
+// environment variable overrides this, for programs that do CPU-heavy work
+// on goroutines of their own.
+func setChildProcs(ws []*Worker) {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
+	total := 0
+	for _, w := range ws {
+		total += max(1, w.Count)
+	}
+	runtime.GOMAXPROCS(max(1, runtime.GOMAXPROCS(0)/max(1, total)))
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -144,4 +145,28 @@ func testFairAccept(t *testing.T, bins pmBins) {
 	allAccept()
 	round("after reload")
 	s.must("stop")
+}
+
+// testChildProcs: a worker process gets its share of the CPUs as
+// GOMAXPROCS (at least one), unless the GOMAXPROCS environment variable
+// says otherwise.
+func testChildProcs(t *testing.T, bins pmBins) {
+	cpus := runtime.GOMAXPROCS(0)
+	for _, tc := range []struct {
+		env  []string
+		want int
+	}{
+		{[]string{"SVC_COUNT=2"}, max(1, cpus/2)},
+		{[]string{"SVC_COUNT=1"}, cpus},
+		{[]string{"SVC_COUNT=2", "GOMAXPROCS=3"}, 3},
+	} {
+		s := newSvc(t, bins.v1, tc.env...)
+		s.startDaemon()
+		for range 4 {
+			if got := s.mustAsk("procs"); got != fmt.Sprintf("procs %d", tc.want) {
+				t.Errorf("%v on %d CPUs: %q, want procs %d", tc.env, cpus, got, tc.want)
+			}
+		}
+		s.must("stop")
+	}
 }

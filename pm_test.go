@@ -89,6 +89,7 @@ func TestProcessManager(t *testing.T) {
 		{"ReloadBrokenBinary", testReloadBroken},
 		{"ReusePort", testReusePort},
 		{"FairAccept", testFairAccept},
+		{"ChildProcs", testChildProcs},
 		{"StopGraceful", testStopGraceful},
 		{"StopFast", testStopFast},
 		{"StalePidFile", testStalePidFile},

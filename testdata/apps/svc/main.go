@@ -35,6 +35,7 @@
 //	sleep <ms>    -> "slept <pid>" after ms, from a timer
 //	block <ms>    -> blocks the process's loop for ms, then "blocked"
 //	whoami        -> "uid <uid>"
+//	procs         -> "procs <GOMAXPROCS of the process>"
 //	reloads       -> "reloads <n>", how often OnWorkerReload ran here
 //	stopall       -> calls workerman.StopAll
 //	panic         -> panics in OnMessage
@@ -52,6 +53,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -233,6 +235,8 @@ func main() {
 			c.Send("blocked")
 		case "whoami":
 			c.Send(fmt.Sprintf("uid %d", os.Getuid()))
+		case "procs":
+			c.Send(fmt.Sprintf("procs %d", runtime.GOMAXPROCS(0)))
 		case "reloads":
 			c.Send(fmt.Sprintf("reloads %d", reloads))
 		case "stopall":
