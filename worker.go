@@ -38,10 +38,13 @@ type Worker struct {
 	Transport string
 	// ReusePort gives each process its own SO_REUSEPORT socket instead of
 	// one shared accept queue: the kernel spreads new connections over the
-	// processes by address, where a shared queue gives them to whichever
-	// process waits first (and an idle one takes them all, which for
-	// long-lived connections means one busy process and idle others). The
-	// master opens the sockets, one per process ID, and a process that
+	// processes by a hash of their addresses, so the shares are even only
+	// on average. With the shared queue (the default) the processes of a
+	// worker keep their shares of open connections even: a process takes a
+	// connection only while no sibling that accepts holds fewer (see
+	// "Fair accept" in balance_linux.go); when load looks uneven, check
+	// the processes' connections with the status command before reaching
+	// for ReusePort. The master opens the sockets, one per process ID, and a process that
 	// replaces another (reload, restart) inherits its socket, so nothing
 	// queued on it is lost; as with a shared queue, the connections the
 	// kernel gives the socket of a process being restarted wait for the
@@ -577,8 +580,8 @@ func (c *Connection) writeUDP(b []byte) SendResult {
 // start makes the launching process the master. The master opens the
 // listening sockets and starts Count processes per worker by executing the
 // program's own binary again; each inherits its worker's socket, so all
-// processes of a worker share one accept queue (ReusePort instead gives
-// each its own SO_REUSEPORT socket). A worker process runs main again,
+// processes of a worker share one accept queue and take even shares of the
+// connections (ReusePort instead gives each its own SO_REUSEPORT socket). A worker process runs main again,
 // creates the same workers in the same order, and its RunAll serves only
 // its own worker, as Worker.ID 0 to Count-1, an ID it keeps when it is
 // restarted or reloaded. So:
