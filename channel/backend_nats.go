@@ -136,7 +136,9 @@ func (b *natsBroker) isClosing() bool {
 }
 
 func (b *natsBroker) setUp() {
-	b.up.Store(true)
+	if b.up.Swap(true) {
+		return // the connection was already reported
+	}
 	select {
 	case b.upCh <- struct{}{}:
 	default:
@@ -174,7 +176,7 @@ func (b *natsBroker) run() {
 		return
 	}
 	b.nc = nc
-	if nc.IsConnected() && !b.up.Load() {
+	if nc.IsConnected() {
 		b.setUp()
 	}
 	if _, err := nc.ChanSubscribe(b.inbox+".>", b.ctl); err != nil {

@@ -39,7 +39,9 @@ type Options struct {
 	// published meanwhile are not delivered to this client.
 	OnDisconnect func(reason string)
 	// OnError receives what the server reports, such as an item refused by
-	// a full queue. Nil logs it.
+	// a full queue, and on NATS or Redis the broker's errors, such as
+	// events dropped for a slow subscriber or an item enqueued with no
+	// watcher. Nil logs it.
 	OnError func(err error)
 }
 

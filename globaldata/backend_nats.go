@@ -24,21 +24,22 @@ type natsStore struct {
 	urls     string
 	replicas int
 
-	up   atomic.Bool
-	kv   atomic.Pointer[jetstream.KeyValue]
-	nc   atomic.Pointer[nats.Conn]
-	stop chan struct{}
+	up          atomic.Bool
+	disconnects *atomic.Int64 // the client's counter
+	kv          atomic.Pointer[jetstream.KeyValue]
+	nc          atomic.Pointer[nats.Conn]
+	stop        chan struct{}
 }
 
 // newNATSStore connects in the background. The bucket is created with
 // one replica per server listed, up to three, when it does not exist.
-func newNATSStore(urls string, servers int) (*natsStore, error) {
+func newNATSStore(urls string, servers int, disconnects *atomic.Int64) (*natsStore, error) {
 	for _, u := range strings.Split(urls, ",") {
 		if !strings.HasPrefix(strings.TrimSpace(u), "nats://") {
 			return nil, fmt.Errorf("address %q: want nats://host:port[,nats://host:port...]", urls)
 		}
 	}
-	s := &natsStore{urls: urls, replicas: min(max(servers, 1), 3), stop: make(chan struct{})}
+	s := &natsStore{urls: urls, replicas: min(max(servers, 1), 3), disconnects: disconnects, stop: make(chan struct{})}
 	go s.open()
 	return s, nil
 }
@@ -57,7 +58,11 @@ func (s *natsStore) open() {
 		nats.MaxPingsOutstanding(2),
 		nats.ConnectHandler(func(*nats.Conn) { s.up.Store(true) }),
 		nats.ReconnectHandler(func(*nats.Conn) { s.up.Store(true) }),
-		nats.DisconnectErrHandler(func(*nats.Conn, error) { s.up.Store(false) }),
+		nats.DisconnectErrHandler(func(*nats.Conn, error) {
+			if s.up.Swap(false) {
+				s.disconnects.Add(1)
+			}
+		}),
 	)
 	if err != nil {
 		workerman.Logger().Error("globaldata: NATS", "address", s.urls, "err", err)

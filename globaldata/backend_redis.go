@@ -37,12 +37,13 @@ return redis.call('INCRBY', KEYS[1], ARGV[1])`)
 // Add, a Lua script for Cas, INCRBY (in a script that leaves a key not
 // set alone) for Increment.
 type redisStore struct {
-	rdb  *redis.Client
-	up   atomic.Bool
-	stop chan struct{}
+	rdb         *redis.Client
+	up          atomic.Bool
+	disconnects *atomic.Int64 // the client's counter
+	stop        chan struct{}
 }
 
-func newRedisStore(url string) (*redisStore, error) {
+func newRedisStore(url string, disconnects *atomic.Int64) (*redisStore, error) {
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("address %q: %w", url, err)
@@ -50,7 +51,7 @@ func newRedisStore(url string) (*redisStore, error) {
 	opt.MaxRetries = -1 // a request is sent once: its outcome is known or reported unknown
 	opt.DialTimeout = 2 * time.Second
 	opt.DialerRetries = 1 // the client waits and tries again itself
-	s := &redisStore{rdb: redis.NewClient(opt), stop: make(chan struct{})}
+	s := &redisStore{rdb: redis.NewClient(opt), disconnects: disconnects, stop: make(chan struct{})}
 	go s.watch()
 	return s, nil
 }
@@ -59,7 +60,7 @@ func newRedisStore(url string) (*redisStore, error) {
 func (s *redisStore) watch() {
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		s.up.Store(s.rdb.Ping(ctx).Err() == nil)
+		s.setUp(s.rdb.Ping(ctx).Err() == nil)
 		cancel()
 		wait := time.Second
 		if !s.up.Load() {
@@ -71,6 +72,14 @@ func (s *redisStore) watch() {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// setUp records whether Redis is reachable, counting the losses.
+func (s *redisStore) setUp(up bool) {
+	if !s.up.Swap(up) || up {
+		return
+	}
+	s.disconnects.Add(1)
 }
 
 func (s *redisStore) ready() bool { return s.up.Load() }
@@ -88,7 +97,7 @@ func (s *redisStore) apply(ctx context.Context, r *request) (byte, []byte, strin
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {
-			s.up.Store(false)
+			s.setUp(false)
 			return 0, nil, "", errUnsent{err}
 		}
 		return 0, nil, "", err

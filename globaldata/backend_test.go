@@ -71,8 +71,8 @@ func testUnreachable(t *testing.T, addr string, stop, start func()) {
 	if !errors.Is(err, globaldata.ErrNotSent) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("set while known down: %v", err)
 	}
-	if g.Connected() {
-		t.Fatal("Connected while the service is down")
+	if g.Connected() || g.Stats().Disconnects != 1 {
+		t.Fatalf("Connected %v, stats %+v while the service is down", g.Connected(), g.Stats())
 	}
 	// A request made while down is performed once the service is back,
 	// within its timeout.

@@ -165,9 +165,9 @@ func Connect(addresses []string, opts *Options) (*Client, error) {
 	if scheme != "" {
 		var st store
 		if scheme == "nats" {
-			st, err = newNATSStore(url, len(strings.Split(url, ",")))
+			st, err = newNATSStore(url, len(strings.Split(url, ",")), &c.disconnects)
 		} else {
-			st, err = newRedisStore(url)
+			st, err = newRedisStore(url, &c.disconnects)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("globaldata: %w", err)
