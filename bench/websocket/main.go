@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -47,16 +48,40 @@ func main() {
 		size := fs.Int("size", 64, "message size in bytes")
 		subs := fs.Int("subs", 500, "broadcast: subscribers")
 		pubs := fs.Int("pubs", 100, "broadcast: messages published")
+		fs.IntVar(&serverProcs, "procs", 0, "GOMAXPROCS of every server process (0: the runtime's default, the number of CPUs)")
 		fs.Parse(os.Args[2:])
 		run(*rounds, *conns, *msgs, *size, *subs, *pubs)
 	case "frag":
 		fs := flag.NewFlagSet("frag", flag.ExitOnError)
-		rounds := fs.Int("rounds", 5, "rounds; the order of the servers rotates each round")
+		rounds := fs.Int("rounds", 3, "rounds; the order of the servers rotates each round")
 		sizes := fs.String("sizes", "1048576,16777216", "message sizes in bytes")
 		frags := fs.String("frags", "64,4096", "fragment sizes in bytes")
-		perRound := fs.Int("mib", 16, "MiB echoed per message size, fragment size and server in each round")
+		perRound := fs.Int("mib", 64, "MiB echoed per message size, fragment size and server in each round")
+		fs.IntVar(&serverProcs, "procs", 0, "GOMAXPROCS of every server process (0: the runtime's default, the number of CPUs)")
 		fs.Parse(os.Args[2:])
 		fragRun(*rounds, ints(*sizes), ints(*frags), *perRound<<20)
+	case "all":
+		// Every test with its default settings, one after the other: the
+		// command the README's tables come from.
+		fmt.Printf("wsbench all, %s, %s, %s\n\n", runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH, time.Now().UTC().Format(time.RFC3339))
+		run(5, 50, 2000, 64, 500, 100)
+		fmt.Println()
+		serverProcs = 1
+		fmt.Println("the same with GOMAXPROCS=1 in every server process:")
+		run(5, 50, 2000, 64, 500, 100)
+		serverProcs = 0
+		fmt.Println()
+		fragRun(3, []int{1 << 20, 16 << 20}, []int{64, 4096}, 64<<20)
+		fmt.Println()
+		deflateRun(200, 200)
+		fmt.Println()
+		idle(10000, 4)
+	case "deflate":
+		fs := flag.NewFlagSet("deflate", flag.ExitOnError)
+		conns := fs.Int("conns", 200, "connections")
+		msgs := fs.Int("msgs", 200, "messages echoed per connection")
+		fs.Parse(os.Args[2:])
+		deflateRun(*conns, *msgs)
 	case "idle":
 		fs := flag.NewFlagSet("idle", flag.ExitOnError)
 		n := fs.Int("conns", 10000, "idle connections")
@@ -69,7 +94,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: wsbench run [-rounds 5 -conns 50 -msgs 2000 -size 64 -subs 500 -pubs 100] | frag [-rounds 5 -sizes 1048576,16777216 -frags 64,4096 -mib 16] | idle [-conns 10000 -procs 4]")
+	fmt.Fprintln(os.Stderr, "usage: wsbench all | run [-rounds 5 -conns 50 -msgs 2000 -size 64 -subs 500 -pubs 100 -procs 0] | frag [-rounds 3 -sizes 1048576,16777216 -frags 64,4096 -mib 64 -procs 0] | deflate [-conns 200 -msgs 200] | idle [-conns 10000 -procs 4]")
 	os.Exit(2)
 }
 
@@ -81,8 +106,14 @@ type server struct {
 	addr string
 }
 
+// serverProcs, when positive, is the GOMAXPROCS of every server process.
+var serverProcs int
+
 func startServer(impl string) *server {
 	cmd := exec.Command(os.Args[0], "server", impl)
+	if serverProcs > 0 {
+		cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(serverProcs))
+	}
 	inR, inW, _ := os.Pipe()
 	cmd.Stdin = inR
 	stdout, _ := cmd.StdoutPipe()
@@ -103,8 +134,9 @@ func startServer(impl string) *server {
 type stats struct {
 	conns, mallocs, heap int64
 	cpu                  time.Duration // user+system CPU time of the server
-	rss                  int64 // bytes
-	syscalls             int64 // read+write system calls
+	rss                  int64         // bytes
+	syscalls             int64         // read+write system calls
+	wchar                int64         // bytes written
 }
 
 func (s *server) stats(gc bool) stats {
@@ -131,6 +163,9 @@ func (s *server) stats(gc bool) stats {
 			if len(f) == 2 && (f[0] == "syscr:" || f[0] == "syscw:") {
 				n, _ := strconv.ParseInt(f[1], 10, 64)
 				st.syscalls += n
+			}
+			if len(f) == 2 && f[0] == "wchar:" {
+				st.wchar, _ = strconv.ParseInt(f[1], 10, 64)
 			}
 		}
 	}

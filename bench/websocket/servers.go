@@ -39,6 +39,10 @@ func serve(impl string) {
 		addr, conns = serveGorilla()
 	case "gws":
 		addr, conns = serveGws()
+	case "workerman-deflate":
+		addr, conns = serveWorkermanDeflate(false)
+	case "workerman-takeover":
+		addr, conns = serveWorkermanDeflate(true)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown impl", impl)
 		os.Exit(2)
@@ -99,6 +103,26 @@ func serveWorkerman() (string, func() int64) {
 		}
 		c.Send(data)
 	}
+	addr := make(chan string)
+	workerman.Post(func() {
+		if err := w.Listen(); err != nil {
+			panic(err)
+		}
+		addr <- w.Addr().String()
+	})
+	go workerman.EventLoop().Run()
+	return <-addr, n.Load
+}
+
+// serveWorkermanDeflate is an echo server with permessage-deflate, with
+// or without context takeover.
+func serveWorkermanDeflate(takeover bool) (string, func() int64) {
+	w := workerman.NewWorker("websocket://127.0.0.1:0")
+	w.Protocol = &websocket.Server{Compression: true, ContextTakeover: takeover, CompressionThreshold: 1}
+	var n atomic.Int64
+	w.OnConnect = func(c *workerman.Connection) { n.Add(1) }
+	w.OnClose = func(*workerman.Connection) { n.Add(-1) }
+	w.OnMessage = func(c *workerman.Connection, data any) { c.Send(data) }
 	addr := make(chan string)
 	workerman.Post(func() {
 		if err := w.Listen(); err != nil {

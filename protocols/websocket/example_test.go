@@ -173,3 +173,19 @@ func ExampleClient_options() {
 	}
 	workerman.RunAll()
 }
+
+// A chat service whose messages are small and alike: with context takeover
+// each compressed message may refer back to the ones before it, which
+// takes several times fewer bytes on the wire than compressing each
+// message on its own, at the cost of a compressor per connection (see
+// Server.ContextTakeover). Browsers offer it by default.
+func ExampleServer_contextTakeover() {
+	chat := workerman.NewWorker("websocket://0.0.0.0:2020")
+	chat.Protocol = &websocket.Server{Compression: true, ContextTakeover: true}
+	chat.OnMessage = func(connection *workerman.Connection, data any) {
+		for _, c := range chat.Connections {
+			c.Send(data)
+		}
+	}
+	workerman.RunAll()
+}
