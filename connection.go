@@ -67,7 +67,9 @@ var DefaultMaxPackageSize = 10 << 20
 // TCP, Unix-socket and TLS streams, and the peer of one UDP datagram.
 //
 // All methods must be called on the event loop (inside a callback, or via
-// Post). The exported fields may be changed in callbacks; the callbacks set
+// Post). Send, SendRaw, Close, Destroy, PauseRecv, ResumeRecv and Pipe
+// check it and panic, naming workerman.Post, when called from another
+// goroutine while the loop runs (on amd64 and arm64). The exported fields may be changed in callbacks; the callbacks set
 // on a connection override the worker's for that connection only.
 type Connection struct {
 	// ID identifies the connection within its process; IDs increase and are
@@ -261,6 +263,7 @@ func (c *Connection) IsPaused() bool { return c.paused }
 // as a send failure (SendFailed). Sending on a closing or closed connection
 // returns SendFailed.
 func (c *Connection) Send(data any) SendResult {
+	c.checkLoop("Send")
 	if c.Protocol == nil {
 		return c.SendRaw(data)
 	}
@@ -283,6 +286,7 @@ func (c *Connection) Send(data any) SendResult {
 // SendRaw sends data ([]byte or string) without encoding it, Workerman's
 // send($data, true).
 func (c *Connection) SendRaw(data any) SendResult {
+	c.checkLoop("SendRaw")
 	if c.status >= StatusClosing {
 		return SendFailed
 	}
@@ -634,6 +638,7 @@ func (c *Connection) protocolError(err error) {
 // PauseRecv stops reading from the connection; received data stays in the
 // kernel, which makes the peer slow down.
 func (c *Connection) PauseRecv() {
+	c.checkLoop("PauseRecv")
 	if c.paused || c.status == StatusClosed {
 		return
 	}
@@ -650,6 +655,7 @@ func (c *Connection) PauseRecv() {
 // ResumeRecv undoes PauseRecv. Packages already buffered are delivered on
 // the next turn of the loop.
 func (c *Connection) ResumeRecv() {
+	c.checkLoop("ResumeRecv")
 	if !c.paused || c.status == StatusClosed {
 		return
 	}
@@ -674,6 +680,7 @@ func (c *Connection) ResumeRecv() {
 // Close sends data (if not nil) and closes the connection once the send
 // buffer has been written out. Input received meanwhile is discarded.
 func (c *Connection) Close(data ...any) {
+	c.checkLoop("Close")
 	if c.udpPeer != nil {
 		for _, d := range data {
 			c.Send(d)
@@ -722,7 +729,10 @@ func (c *Connection) finishClose() {
 }
 
 // Destroy closes the connection at once, discarding unsent data.
-func (c *Connection) Destroy() { c.destroy() }
+func (c *Connection) Destroy() {
+	c.checkLoop("Destroy")
+	c.destroy()
+}
 
 func (c *Connection) destroy() {
 	if c.status == StatusClosed || c.udpPeer != nil {
@@ -767,6 +777,7 @@ func (c *Connection) destroy() {
 // dst's send buffer fills, c stops reading until dst drains. When c closes,
 // dst is closed after its buffer is flushed.
 func (c *Connection) Pipe(dst *Connection) {
+	c.checkLoop("Pipe")
 	c.OnMessage = func(_ *Connection, data any) {
 		dst.Send(data)
 	}

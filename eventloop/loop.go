@@ -89,6 +89,7 @@ type Loop struct {
 	polling    atomic.Bool
 	stopping   atomic.Bool
 	running    atomic.Bool
+	owner      atomic.Uintptr // the goroutine running Run (see OffLoop)
 	done       chan struct{}
 	base       time.Time
 	readBuf    []byte
@@ -287,6 +288,8 @@ func (l *Loop) Run() error {
 	default:
 	}
 	defer l.close()
+	l.owner.Store(curg())
+	defer l.owner.Store(0) // before close: once Done, nobody is off the loop
 	busy := false
 	for !l.stopping.Load() {
 		if busy {

@@ -1,0 +1,21 @@
+package eventloop
+
+// The loop records which goroutine runs it (the runtime's pointer to that
+// goroutine, read by a few instructions of assembly on amd64 and arm64) so
+// that code which must run on the loop can tell cheaply whether it does.
+// The pointer is only compared, never dereferenced; it identifies the loop's
+// goroutine for as long as Run runs, since that goroutine is alive all along.
+
+// OffLoop reports whether the caller runs on a goroutine other than the one
+// running the loop. It is false while the loop is not running (before Run,
+// after it returns), and always false on architectures where the goroutine
+// cannot be identified cheaply (those other than amd64 and arm64). It costs
+// an atomic load and a function call of two instructions.
+func (l *Loop) OffLoop() bool {
+	o := l.owner.Load()
+	return o != 0 && o != curg()
+}
+
+// OwnerKnown reports whether OffLoop can detect a call from another
+// goroutine on this architecture.
+func OwnerKnown() bool { return curg() != 0 }
