@@ -3,6 +3,7 @@ package workerman
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -261,7 +262,9 @@ func (c *Connection) IsPaused() bool { return c.paused }
 // MaxSendBufferSize is still queued and fires OnBufferFull; a send while the
 // buffer is already full is dropped, fires OnError with SendFail and counts
 // as a send failure (SendFailed). Sending on a closing or closed connection
-// returns SendFailed.
+// returns SendFailed. Data the protocol cannot encode (a map sent on an
+// HTTP connection, say) is not sent either: Send returns SendFailed and
+// OnError gets SendFail with the protocol's reason.
 func (c *Connection) Send(data any) SendResult {
 	c.checkLoop("Send")
 	if c.Protocol == nil {
@@ -277,7 +280,7 @@ func (c *Connection) Send(data any) SendResult {
 		return r
 	}
 	if err != nil {
-		logger().Error("encode failed", "connection", c.ID, "err", err)
+		c.encodeFailed(data, err)
 		return SendFailed
 	}
 	return c.write(buf)
@@ -298,7 +301,7 @@ func (c *Connection) SendRaw(data any) SendResult {
 	default:
 		buf, err := appendData(c.scratch(), data)
 		if err != nil {
-			logger().Error("send failed", "connection", c.ID, "err", err)
+			c.encodeFailed(data, err)
 			return SendFailed
 		}
 		return c.write(buf)
@@ -371,6 +374,17 @@ func (c *Connection) write(b []byte) SendResult {
 	c.sendBuf = append(c.sendBuf, b...)
 	c.checkBufferWillFull()
 	return SendQueued
+}
+
+// encodeFailed reports data the protocol could not encode: OnError gets
+// SendFail with the protocol's reason; without an OnError the reason is
+// logged, so it is never lost.
+func (c *Connection) encodeFailed(data any, err error) {
+	msg := fmt.Sprintf("cannot encode %T for sending: %v", data, err)
+	if c.OnError == nil {
+		logger().Error("send failed", "connection", c.ID, "err", msg)
+	}
+	c.sendFailed(msg)
 }
 
 func (c *Connection) sendFailed(msg string) {
