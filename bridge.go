@@ -173,6 +173,7 @@ func (b *connBridge) readLoop() {
 
 // deliver runs on the loop with what the reader has read.
 func (b *connBridge) deliver() {
+	defer b.c.catchPanic()
 	b.mu.Lock()
 	data, err := b.in, b.inErr
 	b.in, b.inSpare = b.inSpare[:0], nil
@@ -237,6 +238,7 @@ func (b *connBridge) deliverRaw(data []byte) []byte {
 
 // resumeRaw delivers raw bytes kept during a pause, piece by piece.
 func (b *connBridge) resumeRaw() {
+	defer b.c.catchPanic()
 	c := b.c
 	if b.closed || c.paused || c.status != StatusEstablished || c.Protocol != nil || len(c.recvBuf) == 0 {
 		return

@@ -189,6 +189,7 @@ func runChild(env string, ws []*Worker) {
 		}
 	}
 	l.Post(func() { fc.Send(&ctlMsg{Type: "ready"}) })
+	installPanicHandler()
 	if err := l.Run(); err != nil {
 		logger().Error("event loop failed", "err", err)
 		os.Exit(ExitFailure)

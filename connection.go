@@ -459,6 +459,7 @@ func (c *Connection) flush() {
 
 // HandleEvent implements eventloop.Handler.
 func (c *Connection) HandleEvent(fd int, ev eventloop.Event) {
+	defer c.catchPanic()
 	if ev&eventloop.Hangup != 0 && c.paused && c.status == StatusEstablished {
 		// Reset or error while not reading: nothing more can arrive.
 		c.destroy()
@@ -684,6 +685,7 @@ func (c *Connection) ResumeRecv() {
 	}
 	if len(c.recvBuf) > 0 {
 		c.loop.Post(func() {
+			defer c.catchPanic()
 			if !c.paused && c.status == StatusEstablished && len(c.recvBuf) > 0 {
 				c.process(c.recvBuf, true)
 			}

@@ -248,11 +248,11 @@ func testWorkerSignals(t *testing.T, bins pmBins) {
 	})
 }
 
-// A callback that panics and one that calls os.Exit end their process
-// with the exit status that status shows: 512 for a panic (exit code 2),
-// the code × 256 for os.Exit.
+// With CrashOnPanic, a callback that panics and one that calls os.Exit
+// end their process with the exit status that status shows: 512 for a
+// panic (exit code 2), the code × 256 for os.Exit.
 func testExitStatuses(t *testing.T, bins pmBins) {
-	s := newSvc(t, bins.v1, "SVC_COUNT=1")
+	s := newSvc(t, bins.v1, "SVC_COUNT=1", "SVC_CRASH_ON_PANIC=1")
 	s.startDaemon()
 	for _, tc := range []struct {
 		req    string

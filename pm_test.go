@@ -78,6 +78,7 @@ func TestProcessManager(t *testing.T) {
 		{"MasterSignals", testMasterSignals},
 		{"WorkerSignals", testWorkerSignals},
 		{"ExitStatuses", testExitStatuses},
+		{"PanicRecovered", testPanicRecovered},
 		{"OnWorkerStop", testOnWorkerStop},
 		{"Foreground", testForeground},
 		{"CtrlC", testCtrlC},

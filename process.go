@@ -33,6 +33,9 @@ type Stats struct {
 	SendFail int64
 	// Timers is the number of live timers.
 	Timers int
+	// Panics counts panics in callbacks that were recovered (see
+	// CrashOnPanic).
+	Panics int64
 }
 
 // procState is the per-process state shared by all workers of the process.
@@ -120,6 +123,7 @@ func StartLoop() {
 		return
 	}
 	l := theProc().loop
+	installPanicHandler()
 	go func() {
 		if err := l.Run(); err != nil {
 			logger().Error("event loop failed", "err", err)

@@ -467,6 +467,7 @@ func (w *Worker) newConnection(p *procState) *Connection {
 
 // connected records an established connection and runs the connect hooks.
 func (w *Worker) connected(c *Connection) {
+	defer c.catchPanic()
 	p := theProc()
 	w.Connections[c.ID] = c
 	p.stats.Connections++
@@ -685,6 +686,7 @@ func runSingle(ws []*Worker) error {
 		}
 	}
 	l := theProc().loop
+	installPanicHandler()
 	stop := func(os.Signal) { StopAll() }
 	l.OnSignal(syscall.SIGINT, stop)
 	l.OnSignal(syscall.SIGTERM, stop)

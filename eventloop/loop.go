@@ -90,6 +90,7 @@ type Loop struct {
 	stopping   atomic.Bool
 	running    atomic.Bool
 	owner      atomic.Uintptr // the goroutine running Run (see OffLoop)
+	panicH     func(v any, stack []byte)
 	done       chan struct{}
 	base       time.Time
 	readBuf    []byte
@@ -233,6 +234,9 @@ func (l *Loop) dispatch(fd int, gen uint32, ev Event) {
 	if s.h == nil || s.gen != gen {
 		return
 	}
+	if l.panicH != nil {
+		defer l.catch()
+	}
 	s.h.HandleEvent(fd, ev)
 }
 
@@ -361,8 +365,12 @@ func (l *Loop) runTasks() {
 	l.tasks = l.spare[:0]
 	l.mu.Unlock()
 	for i, f := range tasks {
-		f()
 		tasks[i] = nil
+		if l.panicH != nil {
+			l.call(f)
+		} else {
+			f()
+		}
 	}
 	l.mu.Lock()
 	l.spare = tasks[:0]

@@ -1,5 +1,7 @@
 package eventloop
 
+import "runtime/debug"
+
 // The loop records which goroutine runs it (the runtime's pointer to that
 // goroutine, read by a few instructions of assembly on amd64 and arm64) so
 // that code which must run on the loop can tell cheaply whether it does.
@@ -19,3 +21,28 @@ func (l *Loop) OffLoop() bool {
 // OwnerKnown reports whether OffLoop can detect a call from another
 // goroutine on this architecture.
 func OwnerKnown() bool { return curg() != 0 }
+
+// SetPanicHandler makes the loop survive panics: with a non-nil h, a panic
+// in a descriptor's handler, a timer callback, a posted task or a signal
+// handler is recovered, h is called on the loop with the panic's value and
+// the stack of the goroutine where it happened, and the loop goes on with
+// its other work. With nil (the default) a panic ends the program, as
+// anywhere in Go. Call it before Run.
+func (l *Loop) SetPanicHandler(h func(v any, stack []byte)) { l.panicH = h }
+
+// catch recovers a panic for the panic handler, if there is one. It must
+// be deferred directly: recover works only in the deferred function itself.
+func (l *Loop) catch() {
+	if l.panicH == nil {
+		return
+	}
+	if v := recover(); v != nil {
+		l.panicH(v, debug.Stack())
+	}
+}
+
+// call runs f, recovering a panic for the panic handler.
+func (l *Loop) call(f func()) {
+	defer l.catch()
+	f()
+}

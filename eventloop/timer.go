@@ -133,7 +133,11 @@ func (l *Loop) runTimers() {
 		}
 		l.mu.Unlock()
 
-		t.fn()
+		if l.panicH != nil {
+			l.call(t.fn)
+		} else {
+			t.fn()
+		}
 
 		if t.persistent {
 			l.mu.Lock()

@@ -27,6 +27,7 @@
 //	SVC_CERT, SVC_KEY                      serve the main worker over TLS (transport ssl)
 //	SVC_SINGLE=1                           workerman.SingleProcess
 //	SVC_FAIL=1                             OnWorkerStart panics (start failure)
+//	SVC_CRASH_ON_PANIC=1                   workerman.CrashOnPanic
 //	SVC_STOP_MS, SVC_GRACE_MS              StopTimeout, GracefulStopTimeout
 //
 // The main worker speaks the text protocol:
@@ -39,6 +40,8 @@
 //	reloads       -> "reloads <n>", how often OnWorkerReload ran here
 //	stopall       -> calls workerman.StopAll
 //	panic         -> panics in OnMessage
+//	panictimer    -> panics in a timer callback 10 ms later, then answers "timer"
+//	                 from another timer
 //	exit <code>   -> calls os.Exit(code)
 //
 // The WebSocket worker answers each message with "ws <version> <pid>";
@@ -120,6 +123,7 @@ func main() {
 	workerman.StdoutFile = os.Getenv("SVC_STDOUT")
 	workerman.SingleProcess = os.Getenv("SVC_SINGLE") == "1"
 	workerman.Daemonize = os.Getenv("SVC_DAEMONIZE") == "1"
+	workerman.CrashOnPanic = os.Getenv("SVC_CRASH_ON_PANIC") == "1"
 	if ms := envInt("SVC_STOP_MS", 0); ms > 0 {
 		workerman.StopTimeout = time.Duration(ms) * time.Millisecond
 	}
@@ -243,6 +247,9 @@ func main() {
 			workerman.StopAll()
 		case "panic":
 			panic("svc: panic on request")
+		case "panictimer":
+			workerman.Timer.Once(10*time.Millisecond, func() { panic("svc: panic in a timer") })
+			workerman.Timer.Once(50*time.Millisecond, func() { c.Send("timer") })
 		case "exit":
 			code, _ := strconv.Atoi(f[1])
 			os.Exit(code)
