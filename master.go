@@ -128,6 +128,7 @@ func runMaster(p paths, ws []*Worker, daemon bool, report *frameConn) int {
 			m.fileLog.Error("start failed", "err", err)
 		}
 		m.result(ExitFailure)
+		startFailure = err
 		return ExitFailure
 	}
 	m.installSignals()
@@ -144,12 +145,14 @@ func runMaster(p paths, ws []*Worker, daemon bool, report *frameConn) int {
 	if m.startErr != nil {
 		m.out(fmt.Sprintf("Workerman[%s] start fail: %v\n", p.name, m.startErr))
 		m.result(ExitFailure)
+		startFailure = m.startErr
 		return ExitFailure
 	}
 	if m.state == mStopping && m.readyCount < m.total {
 		// Stopped (by a signal or the stop command) before the start ended.
 		m.out(fmt.Sprintf("Workerman[%s] start fail: stopped while starting\n", p.name))
 		m.result(ExitFailure)
+		startFailure = ErrStoppedWhileStarting
 		return ExitFailure
 	}
 	return ExitOK

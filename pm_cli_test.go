@@ -281,6 +281,11 @@ func testStartFailures(t *testing.T, bins pmBins) {
 		if code != workerman.ExitFailure || strings.Count(out, "address already in use") != 1 || !strings.Contains(out, "ss -lntp") || !strings.Contains(out, "start fail") {
 			t.Errorf("%v on a busy port: exit %d\n%s", args, code, out)
 		}
+		// A foreground start returns the error from RunAll; start -d exits
+		// from the launching process with the daemon's status.
+		if returned := strings.Contains(out, "svc: RunAll returned an error (address in use: true)"); returned != (len(args) == 1) {
+			t.Errorf("%v on a busy port: RunAll returned the error to main: %v\n%s", args, returned, out)
+		}
 	}
 	l.Close()
 	if _, err := os.Stat(s.pidFile()); err == nil {
@@ -300,6 +305,9 @@ func testStartFailures(t *testing.T, bins pmBins) {
 		out, code = s.run(args...)
 		if code != workerman.ExitFailure || !strings.Contains(out, "exited while starting") {
 			t.Errorf("%v with a failing OnWorkerStart: exit %d\n%s", args, code, out)
+		}
+		if returned := strings.Contains(out, "svc: RunAll returned an error (address in use: false)"); returned != (len(args) == 1) {
+			t.Errorf("%v with a failing OnWorkerStart: RunAll returned the error to main: %v\n%s", args, returned, out)
 		}
 	}
 	if _, err := s.ask("ping"); err == nil {

@@ -610,10 +610,34 @@ func (c *Connection) writeUDP(b []byte) SendResult {
 // it replaces. Signals (signals.go) and process titles (title.go) are
 // documented with the files that handle them.
 //
-// In a worker process RunAll does not return: the process exits when it
-// has stopped. Commands exit the process with their status. The master
-// returns nil from RunAll once everything has stopped, so code after
-// RunAll runs once, in the master, at the end.
+// What RunAll returns, and where it exits the process instead:
+//
+//   - start and restart in the foreground: RunAll returns nil in the
+//     master once everything has stopped, so code after RunAll runs once,
+//     in the master, at the end. If the start fails it returns the error,
+//     after the start table's "start fail" line: a listening socket that
+//     cannot be opened (errors.Is(err, syscall.EADDRINUSE), EACCES,
+//     EADDRNOTAVAIL), the pid file or LogFile that cannot be opened, a
+//     worker process that fails in OnWorkerStart, or a stop during the
+//     start (ErrStoppedWhileStarting). Check it (log.Fatal(err) exits with
+//     status 1, as the command would): a program that ignores it exits 0.
+//     A start refused because the program already runs exits with
+//     ExitFailure.
+//   - SingleProcess: RunAll returns the error of a worker that cannot
+//     listen, or nil when stopped; a command other than start exits with
+//     ExitUsage.
+//   - start -d: the launching process exits with ExitOK once the daemon
+//     reports that every worker process started, or ExitFailure with the
+//     reason on its output; the daemon master exits with the same status
+//     when it stops.
+//   - stop, reload, status and connections exit with ExitOK, ExitFailure
+//     or ExitNotRunning; a command line that is not understood exits with
+//     ExitUsage. They never return.
+//   - in a worker process RunAll never returns: the process exits with
+//     status 0 when it has stopped, ExitFailure when it cannot serve its
+//     worker (it cannot listen, OnWorkerStart fails, the program defines
+//     other workers than the master expects), 2 for a panic in
+//     OnWorkerStart or, with CrashOnPanic, in a callback.
 func RunAll() error {
 	return RunAllArgs(os.Args[1:])
 }
@@ -649,6 +673,9 @@ func RunAllArgs(args []string) error {
 		if code == ExitOK {
 			return nil
 		}
+		if err := startFailed(); err != nil {
+			return err
+		}
 		os.Exit(code)
 	}
 	cmd, err := parseArgs(args)
@@ -665,8 +692,13 @@ func RunAllArgs(args []string) error {
 		return runSingle(ws)
 	}
 	code := runCLI(cmd, ws)
-	if code == ExitOK && (cmd.name == "start" || cmd.name == "restart") && !(cmd.daemon || Daemonize) {
-		return nil
+	if (cmd.name == "start" || cmd.name == "restart") && !(cmd.daemon || Daemonize) {
+		if code == ExitOK {
+			return nil
+		}
+		if err := startFailed(); err != nil {
+			return err
+		}
 	}
 	os.Exit(code)
 	return nil

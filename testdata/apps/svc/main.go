@@ -52,6 +52,7 @@ package main
 
 import (
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -59,6 +60,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/workerman-go/workerman"
@@ -329,6 +331,9 @@ func main() {
 	lifecycle(w)
 
 	if err := workerman.RunAllArgs(flag.Args()); err != nil {
-		log.Fatal(err)
+		// The reason is on the output already (start fail); say that main
+		// got it, and whether it can tell a busy port.
+		fmt.Fprintf(os.Stderr, "svc: RunAll returned an error (address in use: %v)\n", errors.Is(err, syscall.EADDRINUSE))
+		os.Exit(1)
 	}
 }
