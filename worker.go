@@ -25,7 +25,9 @@ type Worker struct {
 	// ID is the number of this process among the worker's Count processes,
 	// 0 to Count-1. It stays the same when a process is restarted.
 	ID int
-	// Count is the number of processes that serve this worker.
+	// Count is the number of processes that serve this worker. They share
+	// one accept queue: when load is uneven across them (long-lived
+	// connections gathering in one process), set ReusePort.
 	Count int
 	// Name names the worker in status output and logs.
 	Name string

@@ -18,9 +18,11 @@
 //
 // # Messages
 //
-// OnMessage receives a *Request. Send answers it with a string or []byte
-// (200, text/html), a *Response, and for streaming responses Chunk and
-// ServerSentEvent values. Requests on one connection are answered in
+// OnMessage receives a *Request; OnRequest adapts a handler that takes it
+// typed. Send answers it with a string or []byte (200, text/html), a
+// *Response (JSON builds one from any value), and for streaming responses
+// Chunk and ServerSentEvent values; anything else fails the send and
+// reaches OnError with workerman.SendFail. Requests on one connection are answered in
 // order: while a request waits for its response (answered later from a
 // timer, workerman.Async or the net/http adapter), the requests pipelined
 // behind it wait too. One request gets one response; a second Send fails

@@ -43,6 +43,14 @@ type Server struct {
 	// Close c to refuse the connection, or call Refuse to answer with an
 	// HTTP status; add headers to the answer with ResponseHeader. A hook set
 	// on the connection with SetOnWebSocketConnect runs instead.
+	//
+	// r is the standard library's net/http Request, not the *http.Request
+	// of this project's HTTP workers (protocols/http): the handshake is one
+	// GET without a body, and the standard type gives URL.Query(), Header
+	// and Cookie() as Go code written for other WebSocket servers expects
+	// (gorilla/websocket's CheckOrigin takes it too). The project's Request
+	// exists for what a handshake lacks: streamed bodies, uploads, sessions.
+	// A program using both imports one under another name.
 	OnWebSocketConnect func(c *workerman.Connection, r *http.Request)
 	// OnWebSocketClose runs when the peer's close frame arrives, with its
 	// status code (CloseNoStatus if it had none) and reason. OnClose still
