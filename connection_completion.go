@@ -27,6 +27,7 @@ func (c *Connection) ringWrite(b []byte) SendResult {
 // HandleSent implements eventloop.CompletionHandler: n bytes of the send in
 // flight were written.
 func (c *Connection) HandleSent(fd int, n int, err error) {
+	defer c.catchPanic()
 	if c.status == StatusClosed {
 		return
 	}
@@ -65,6 +66,7 @@ func (c *Connection) HandleSent(fd int, n int, err error) {
 // only during the call), or the input ended (empty data), or receiving
 // failed.
 func (c *Connection) HandleRecv(fd int, data []byte, err error) {
+	defer c.catchPanic()
 	if c.status == StatusClosed {
 		return
 	}
