@@ -487,10 +487,10 @@ func decryptPKCS8Limit(der, pass []byte, maxIter int) ([]byte, error) {
 	return plain, nil
 }
 
-// serveTLS starts the server side of a TLS connection: the handshake runs
-// on its own goroutine, and the connection joins the worker when it is
+// serveTLSBridged starts the server side of a bridged TLS connection: the
+// handshake runs on its own goroutine, and the connection joins the worker when it is
 // done.
-func (w *Worker) serveTLS(c *Connection) {
+func (w *Worker) serveTLSBridged(c *Connection) {
 	c.transport = "ssl"
 	raw := newFDConn(c, c.fd)
 	tc := tls.Server(raw, w.TLSConfig)
@@ -520,9 +520,9 @@ func (w *Worker) serveTLS(c *Connection) {
 	}()
 }
 
-// startClientTLS starts the client side of a TLS connection after its TCP
+// startClientTLSBridged starts the client side of a bridged TLS connection after its TCP
 // connect succeeded; the connection is established when the handshake is.
-func (c *Connection) startClientTLS() {
+func (c *Connection) startClientTLSBridged() {
 	a := c.ext.async
 	if c.loop.Watched(c.fd) {
 		c.loop.RemoveHandler(c.fd)
@@ -563,24 +563,4 @@ func (c *Connection) startClientTLS() {
 			b.kick()
 		})
 	}()
-}
-
-// TLSConnectionState returns the state of a TLS connection (Transport
-// "ssl"): the negotiated version and cipher suite, the server name the
-// client asked for, the peer's certificates when it sent any (see
-// SSLOptions.VerifyPeer). ok is false for other connections and before the
-// handshake is done.
-func (c *Connection) TLSConnectionState() (state tls.ConnectionState, ok bool) {
-	if c.ext == nil {
-		return state, false
-	}
-	b, isConn := c.ext.bridge.(*connBridge)
-	if !isConn || !b.ready {
-		return state, false
-	}
-	tc, isTLS := b.conn.(*tls.Conn)
-	if !isTLS {
-		return state, false
-	}
-	return tc.ConnectionState(), true
 }
