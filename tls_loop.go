@@ -1,7 +1,6 @@
 package workerman
 
 import (
-	"bytes"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -94,6 +93,41 @@ type tlsTransport struct {
 	src       []byte        // input not yet taken by crypto/tls
 	srcShared bool          // src is in the loop's shared read buffer
 	eof       bool          // the peer ended its input after src
+	more      bool          // crypto/tls may hold decrypted input
+	rec       recordCursor  // where the input stands in the record stream
+	own       []byte        // holds src when it outlives a read (a partial record)
+}
+
+// fill reads the socket: into the loop's shared buffer, or after the
+// partial record kept from the last read.
+func (t *tlsTransport) fill(fd int, shared []byte) (int, error) {
+	if len(t.src) == 0 {
+		n, err := unix.Read(fd, shared)
+		if n > 0 {
+			t.src, t.srcShared = shared[:n], true
+		}
+		return n, err
+	}
+	if cap(t.own) < len(t.src)+len(shared)/4 {
+		t.own = make([]byte, 0, len(t.src)+len(shared))
+	}
+	k := copy(t.own[:len(t.src)], t.src)
+	n, err := unix.Read(fd, t.own[k:cap(t.own)])
+	t.src, t.srcShared = t.own[:k+max(n, 0)], false
+	return n, err
+}
+
+// keepInput keeps the input crypto/tls has not taken (a partial record, or
+// more when the connection paused) once the shared buffer is reused.
+func (t *tlsTransport) keepInput() {
+	if len(t.src) == 0 {
+		t.src, t.srcShared, t.own = nil, false, nil
+		return
+	}
+	if t.srcShared {
+		t.own = append(t.own[:0], t.src...)
+		t.src, t.srcShared = t.own, false
+	}
 }
 
 func (t *tlsTransport) Read(p []byte) (int, error) {
@@ -106,9 +140,65 @@ func (t *tlsTransport) Read(p []byte) (int, error) {
 		}
 		return 0, errWouldBlock
 	}
-	n := copy(p, t.src)
+	n := t.rec.take(t.src, len(p))
+	copy(p, t.src[:n])
 	t.src = t.src[n:]
 	return n, nil
+}
+
+// recordCursor follows the TLS record framing of the input handed to
+// crypto/tls, which is given at most one record at a time. crypto/tls then
+// never holds a whole record it has not processed, so the loop knows when
+// a Read would find nothing to decrypt and does not call it: a Read that
+// has to report errWouldBlock costs crypto/tls an allocation.
+type recordCursor struct {
+	hdr  [5]byte // header of the current record, nh bytes of it seen
+	nh   int
+	left int // body bytes of the current record not handed over yet
+}
+
+// take returns how many bytes of src, at most max, may be handed over
+// without passing the end of the current record, and moves past them.
+func (r *recordCursor) take(src []byte, max int) int {
+	n := 0
+	for n < len(src) && n < max {
+		if r.nh < len(r.hdr) {
+			k := copy(r.hdr[r.nh:], src[n:min(len(src), max)])
+			r.nh += k
+			n += k
+			if r.nh == len(r.hdr) {
+				r.left = int(r.hdr[3])<<8 | int(r.hdr[4])
+				if r.left == 0 {
+					r.nh = 0
+					return n
+				}
+			}
+			continue
+		}
+		k := min(r.left, len(src)-n, max-n)
+		r.left -= k
+		n += k
+		if r.left == 0 {
+			r.nh = 0
+			return n
+		}
+	}
+	return n
+}
+
+// completes reports whether src holds the rest of the current record.
+func (r *recordCursor) completes(src []byte) bool {
+	if r.nh == len(r.hdr) {
+		return len(src) >= r.left
+	}
+	h := len(r.hdr) - r.nh
+	if len(src) < h {
+		return false
+	}
+	var hdr [5]byte
+	copy(hdr[:], r.hdr[:r.nh])
+	copy(hdr[r.nh:], src[:h])
+	return len(src)-h >= int(hdr[3])<<8|int(hdr[4])
 }
 
 func (t *tlsTransport) Write(p []byte) (int, error) {
@@ -143,6 +233,7 @@ func (t *tlsTransport) SetWriteDeadline(time.Time) error { return nil }
 // tlsHandshake is what the loop and the handshake goroutine share.
 type tlsHandshake struct {
 	fd      int
+	rec     *recordCursor // the transport's
 	post    func(func())
 	resume  func() // run on the loop when a stalled read may go on
 	mu      sync.Mutex
@@ -164,7 +255,8 @@ func (h *tlsHandshake) read(p []byte) (int, error) {
 		h.mu.Unlock()
 		return 0, err
 	}
-	n := copy(p, h.in)
+	n := h.rec.take(h.in, len(p))
+	copy(p, h.in[:n])
 	if n == len(h.in) {
 		h.in = h.in[:0]
 	} else {
@@ -234,7 +326,7 @@ var errHandshakeTimeout = errors.New("workerman: tls handshake timed out")
 func newTLSLoop(c *Connection) *tlsLoop {
 	b := &tlsLoop{c: c, loop: c.loop, fd: c.fd}
 	b.tr.b = b
-	hs := &tlsHandshake{fd: c.fd, post: c.loop.Post}
+	hs := &tlsHandshake{fd: c.fd, rec: &b.tr.rec, post: c.loop.Post}
 	hs.cond.L = &hs.mu
 	hs.resume = func() {
 		if !b.ready && !b.closed && b.hs == hs {
@@ -489,8 +581,19 @@ func (b *tlsLoop) read() {
 	if c.paused && c.status != StatusClosing {
 		return
 	}
-	buf := b.loop.ReadBuffer()
-	n, err := unix.Read(b.fd, buf)
+	if c.status == StatusClosing {
+		// Closing: input is discarded while the send buffer drains.
+		n, err := unix.Read(b.fd, b.loop.ReadBuffer())
+		switch {
+		case err == unix.EAGAIN || err == unix.EINTR:
+		case err != nil:
+			c.destroy()
+		case n == 0:
+			b.inputEnded(io.EOF)
+		}
+		return
+	}
+	n, err := b.tr.fill(b.fd, b.loop.ReadBuffer())
 	if err != nil {
 		if err == unix.EAGAIN || err == unix.EINTR {
 			return
@@ -498,18 +601,9 @@ func (b *tlsLoop) read() {
 		c.destroy()
 		return
 	}
-	if c.status == StatusClosing {
-		// Closing: input is discarded while the send buffer drains.
-		if n == 0 {
-			b.inputEnded(io.EOF)
-		}
-		return
-	}
 	if n == 0 {
 		b.tr.eof = true
 		c.setEvents(c.events &^ eventloop.Readable)
-	} else {
-		b.tr.src, b.tr.srcShared = buf[:n], true
 	}
 	b.decrypt()
 }
@@ -528,8 +622,14 @@ func (b *tlsLoop) decrypt() {
 		off := 0
 		var err error
 		for off < len(plain) {
+			tr := &b.tr
+			if !tr.more && !tr.eof && !tr.rec.completes(tr.src) {
+				err = errWouldBlock
+				break
+			}
 			var m int
 			m, err = b.tc.Read(plain[off:])
+			tr.more = m == len(plain)-off
 			off += m
 			if err != nil {
 				break
@@ -551,11 +651,7 @@ func (b *tlsLoop) decrypt() {
 	if b.closed {
 		return
 	}
-	if len(b.tr.src) > 0 && b.tr.srcShared {
-		// Paused (or closing) before crypto/tls took everything: keep the
-		// rest, the shared buffer is reused by the next read.
-		b.tr.src, b.tr.srcShared = bytes.Clone(b.tr.src), false
-	}
+	b.tr.keepInput()
 	if c.SendBufferLen() > 0 && c.events&eventloop.Writable == 0 {
 		b.flushBatch()
 		if b.closed {

@@ -6,6 +6,8 @@ replace github.com/workerman-go/workerman => ../
 
 require (
 	github.com/gorilla/websocket v1.5.3
+	github.com/lesismal/llib v1.2.5
+	github.com/lesismal/nbio v1.6.8
 	github.com/lxzan/gws v1.8.9
 	github.com/panjf2000/gnet/v2 v2.9.7
 	github.com/redis/go-redis/v9 v9.22.0

@@ -1,13 +1,14 @@
-// Command tls compares workerman's TLS transport (crypto/tls bridged to the
+// Command tls compares workerman's TLS transport (crypto/tls driven by the
 // event loop) with a plain crypto/tls server over net (a goroutine per
-// connection): full-handshake rate, echo round trips of small messages,
-// and bulk echo throughput.
+// connection) and with nbio's non-blocking TLS (an event loop running a
+// fork of crypto/tls): full-handshake rate, echo round trips of small
+// messages, and bulk echo throughput.
 //
 // Each server runs in its own child process so its allocations and
 // read/write system calls can be counted; both stay up for the whole run
 // and are measured alternately, round after round, by the same client
 // code in this process. The result is the median over the rounds of
-// workerman's figure divided by the peer's.
+// workerman's figure divided by each peer's.
 //
 //	cd bench && go run ./tls -rounds 7
 package main
@@ -33,12 +34,16 @@ import (
 	"syscall"
 	"time"
 
+	ltls "github.com/lesismal/llib/std/crypto/tls"
+	"github.com/lesismal/nbio"
+	ntls "github.com/lesismal/nbio/extension/tls"
+	"github.com/lesismal/nbio/logging"
 	"github.com/workerman-go/workerman"
 	"github.com/workerman-go/workerman/internal/testcert"
 )
 
 var (
-	serve      = flag.String("serve", "", "internal: run a server (workerman or gotls)")
+	serve      = flag.String("serve", "", "internal: run a server (workerman, gotls or nbio)")
 	certFile   = flag.String("cert", "", "internal: certificate file")
 	keyFile    = flag.String("key", "", "internal: key file")
 	rounds     = flag.Int("rounds", 5, "measurement rounds")
@@ -50,6 +55,7 @@ var (
 	bulkMB     = flag.Int("bulk-mb", 64, "MiB echoed per round in the bulk test (over 4 connections)")
 	only       = flag.String("only", "", "run only the tests whose name contains this")
 	profile    = flag.String("cpuprofile", "", "write each server's CPU profile to this prefix + server name")
+	memProfile = flag.String("memprofile", "", "write each server's allocation profile (every allocation sampled) to this prefix + server name")
 )
 
 func main() {
@@ -73,6 +79,17 @@ func runServer(kind string) {
 		}
 		pprof.StartCPUProfile(f)
 		stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+	}
+	if *memProfile != "" {
+		runtime.MemProfileRate = 1
+		stopCPU := stopProfile
+		stopProfile = func() {
+			stopCPU()
+			if f, err := os.Create(*memProfile + kind); err == nil {
+				pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}
 	}
 	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
 	if err != nil {
@@ -123,9 +140,63 @@ func runServer(kind string) {
 				}
 			}()
 		}
+	case "nbio":
+		serveNbio()
 	default:
 		log.Fatalf("unknown server %q", kind)
 	}
+}
+
+// serveNbio runs nbio's engine (its default number of pollers) with its
+// TLS extension: the socket's bytes are appended to llib's crypto/tls fork
+// on the poller goroutine, decrypted and echoed there.
+func serveNbio() {
+	cert, err := ltls.LoadX509KeyPair(*certFile, *keyFile)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg := &ltls.Config{Certificates: []ltls.Certificate{cert}}
+	logging.SetLevel(logging.LevelNone) // stdout carries the control protocol
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	g := nbio.NewEngine(nbio.Config{
+		Network: "tcp",
+		Addrs:   []string{ln.Addr().String()},
+		Listen:  func(string, string) (net.Listener, error) { return ln, nil },
+	})
+	bufs := sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+	g.OnOpen(ntls.WrapOpen(cfg, false, nil))
+	g.OnClose(ntls.WrapClose(nil))
+	g.OnData(func(c *nbio.Conn, data []byte) {
+		tc, ok := c.Session().(*ntls.Conn)
+		if !ok {
+			return
+		}
+		tc.Append(data)
+		bp := bufs.Get().(*[]byte)
+		defer bufs.Put(bp)
+		for {
+			n, err := tc.Read(*bp)
+			if err != nil {
+				c.Close()
+				return
+			}
+			if n == 0 {
+				return
+			}
+			if _, err := tc.Write((*bp)[:n]); err != nil {
+				c.Close()
+				return
+			}
+		}
+	})
+	if err := g.Start(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("ADDR", ln.Addr())
+	control()
 }
 
 // control answers "stats" with the process's allocation and read/write
@@ -194,7 +265,7 @@ func start(name, cert, key string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, "-serve", name, "-cert", cert, "-key", key, "-cpuprofile", *profile)
+	cmd := exec.Command(self, "-serve", name, "-cert", cert, "-key", key, "-cpuprofile", *profile, "-memprofile", *memProfile)
 	cmd.Stderr = os.Stderr
 	in, _ := cmd.StdinPipe()
 	outp, _ := cmd.StdoutPipe()
@@ -255,7 +326,7 @@ func drive() error {
 		return err
 	}
 	var servers []*server
-	for _, name := range []string{"workerman", "gotls"} {
+	for _, name := range serverNames {
 		s, err := start(name, pair.CertFile, pair.KeyFile)
 		if err != nil {
 			return err
@@ -274,28 +345,30 @@ func drive() error {
 		if !strings.Contains(tc.name, *only) {
 			continue
 		}
-		var wm, peer []result
+		res := make([][]result, len(servers))
 		for r := 0; r < *rounds; r++ {
-			order := []*server{servers[0], servers[1]}
-			if r%2 == 1 {
-				order[0], order[1] = order[1], order[0]
-			}
-			for _, s := range order {
-				res, err := measure(s, tc, cfg)
+			// Rotate the order every round, so no server always runs
+			// first or last.
+			for k := range servers {
+				i := (k + r) % len(servers)
+				x, err := measure(servers[i], tc, cfg)
 				if err != nil {
-					return fmt.Errorf("%s on %s: %w", tc.name, s.name, err)
+					return fmt.Errorf("%s on %s: %w", tc.name, servers[i].name, err)
 				}
-				if s.name == "workerman" {
-					wm = append(wm, res)
-				} else {
-					peer = append(peer, res)
-				}
+				res[i] = append(res[i], x)
 			}
 		}
-		report(tc, wm, peer)
+		report(tc, res)
 	}
 	return nil
 }
+
+// serverNames are the servers measured; the first is workerman, the others
+// are its peers. Their labels in the report are in serverLabels.
+var (
+	serverNames  = []string{"workerman", "gotls", "nbio"}
+	serverLabels = []string{"workerman", "crypto/tls", "nbio"}
+)
 
 func measure(s *server, tc test, cfg *tls.Config) (result, error) {
 	var cs []*tls.Conn
@@ -346,26 +419,35 @@ func median(xs []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-func report(tc test, wm, peer []result) {
-	var ratios, cpuRatios, wmRate, peerRate, wmC, peerC, wmA, peerA, wmS, peerS []float64
-	for i := range wm {
-		ratios = append(ratios, wm[i].rate/peer[i].rate)
-		cpuRatios = append(cpuRatios, wm[i].cpuPerOp/peer[i].cpuPerOp)
-		wmC = append(wmC, wm[i].cpuPerOp)
-		peerC = append(peerC, peer[i].cpuPerOp)
-		wmRate = append(wmRate, wm[i].rate)
-		peerRate = append(peerRate, peer[i].rate)
-		wmA = append(wmA, wm[i].allocsPerOp)
-		peerA = append(peerA, peer[i].allocsPerOp)
-		wmS = append(wmS, wm[i].syscallsPerOp)
-		peerS = append(peerS, peer[i].syscallsPerOp)
-	}
+func report(tc test, res [][]result) {
 	fmt.Printf("## %s\n", tc.name)
 	fmt.Printf("%-10s %16s %12s %12s %16s\n", "server", "median "+tc.unit, "CPU µs/op", "allocs/op", "r+w syscalls/op")
-	fmt.Printf("%-10s %16.1f %12.1f %12.1f %16.2f\n", "workerman", median(wmRate), median(wmC), median(wmA), median(wmS))
-	fmt.Printf("%-10s %16.1f %12.1f %12.1f %16.2f\n", "crypto/tls", median(peerRate), median(peerC), median(peerA), median(peerS))
-	fmt.Printf("rate, workerman/crypto-tls per round:        %s; median %.2f\n", joinRatios(ratios), median(ratios))
-	fmt.Printf("server CPU per op, workerman/crypto-tls:     %s; median %.2f\n\n", joinRatios(cpuRatios), median(cpuRatios))
+	col := func(rs []result, f func(result) float64) float64 {
+		xs := make([]float64, len(rs))
+		for i, r := range rs {
+			xs[i] = f(r)
+		}
+		return median(xs)
+	}
+	for i, rs := range res {
+		fmt.Printf("%-10s %16.1f %12.1f %12.1f %16.2f\n", serverLabels[i],
+			col(rs, func(r result) float64 { return r.rate }),
+			col(rs, func(r result) float64 { return r.cpuPerOp }),
+			col(rs, func(r result) float64 { return r.allocsPerOp }),
+			col(rs, func(r result) float64 { return r.syscallsPerOp }))
+	}
+	wm := res[0]
+	for i := 1; i < len(res); i++ {
+		var ratios, cpuRatios []float64
+		for r := range wm {
+			ratios = append(ratios, wm[r].rate/res[i][r].rate)
+			cpuRatios = append(cpuRatios, wm[r].cpuPerOp/res[i][r].cpuPerOp)
+		}
+		name := strings.ReplaceAll(serverLabels[i], "/", "-")
+		fmt.Printf("%-44s %s; median %.2f\n", "rate, workerman/"+name+" per round:", joinRatios(ratios), median(ratios))
+		fmt.Printf("%-44s %s; median %.2f\n", "server CPU per op, workerman/"+name+":", joinRatios(cpuRatios), median(cpuRatios))
+	}
+	fmt.Println()
 }
 
 func joinRatios(xs []float64) string {
