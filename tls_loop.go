@@ -50,8 +50,12 @@ func (wouldBlockError) Timeout() bool   { return true }
 func (wouldBlockError) Temporary() bool { return true }
 
 // tlsPlainSize is the size of the buffer decrypted input is gathered in
-// before the connection's protocol sees it.
-const tlsPlainSize = 64 << 10
+// before the connection's protocol sees it; it is filled while a whole
+// record's plaintext (tlsMaxPlain) still fits.
+const (
+	tlsPlainSize = 80 << 10
+	tlsMaxPlain  = 16 << 10
+)
 
 // tlsPlain is that buffer, shared by the connections of the process (all
 // of them run on its one loop).
@@ -96,6 +100,7 @@ type tlsTransport struct {
 	more      bool          // crypto/tls may hold decrypted input
 	rec       recordCursor  // where the input stands in the record stream
 	own       []byte        // holds src when it outlives a read (a partial record)
+	streaming bool          // the last read filled the shared buffer
 }
 
 // fill reads the socket: into the loop's shared buffer, or after the
@@ -106,6 +111,7 @@ func (t *tlsTransport) fill(fd int, shared []byte) (int, error) {
 		if n > 0 {
 			t.src, t.srcShared = shared[:n], true
 		}
+		t.streaming = n == len(shared)
 		return n, err
 	}
 	if cap(t.own) < len(t.src)+len(shared)/4 {
@@ -113,6 +119,7 @@ func (t *tlsTransport) fill(fd int, shared []byte) (int, error) {
 	}
 	k := copy(t.own[:len(t.src)], t.src)
 	n, err := unix.Read(fd, t.own[k:cap(t.own)])
+	t.streaming = n >= len(shared)/2
 	t.src, t.srcShared = t.own[:k+max(n, 0)], false
 	return n, err
 }
@@ -121,7 +128,10 @@ func (t *tlsTransport) fill(fd int, shared []byte) (int, error) {
 // more when the connection paused) once the shared buffer is reused.
 func (t *tlsTransport) keepInput() {
 	if len(t.src) == 0 {
-		t.src, t.srcShared, t.own = nil, false, nil
+		t.src, t.srcShared = nil, false
+		if !t.streaming {
+			t.own = nil // a quiet connection keeps no buffer
+		}
 		return
 	}
 	if t.srcShared {
@@ -147,43 +157,45 @@ func (t *tlsTransport) Read(p []byte) (int, error) {
 }
 
 // recordCursor follows the TLS record framing of the input handed to
-// crypto/tls, which is given at most one record at a time. crypto/tls then
-// never holds a whole record it has not processed, so the loop knows when
-// a Read would find nothing to decrypt and does not call it: a Read that
-// has to report errWouldBlock costs crypto/tls an allocation.
+// crypto/tls, so that the loop knows when a Read would find nothing to
+// decrypt and does not call it: a Read that has to report errWouldBlock
+// costs crypto/tls an allocation, one per message otherwise.
 type recordCursor struct {
 	hdr  [5]byte // header of the current record, nh bytes of it seen
 	nh   int
 	left int // body bytes of the current record not handed over yet
+	// held counts the whole records crypto/tls was given and may not have
+	// processed yet. It is exact or too high (records that carry no
+	// application data), never too low: crypto/tls asks for input only
+	// once it has processed every whole record it holds.
+	held int
 }
 
-// take returns how many bytes of src, at most max, may be handed over
-// without passing the end of the current record, and moves past them.
+// take hands over up to max bytes of src and returns how many.
 func (r *recordCursor) take(src []byte, max int) int {
-	n := 0
-	for n < len(src) && n < max {
+	lim := min(len(src), max)
+	recs := 0
+	for pos := 0; pos < lim; {
 		if r.nh < len(r.hdr) {
-			k := copy(r.hdr[r.nh:], src[n:min(len(src), max)])
+			k := copy(r.hdr[r.nh:], src[pos:lim])
 			r.nh += k
-			n += k
-			if r.nh == len(r.hdr) {
-				r.left = int(r.hdr[3])<<8 | int(r.hdr[4])
-				if r.left == 0 {
-					r.nh = 0
-					return n
-				}
+			pos += k
+			if r.nh < len(r.hdr) {
+				break
 			}
-			continue
+			r.left = int(r.hdr[3])<<8 | int(r.hdr[4])
 		}
-		k := min(r.left, len(src)-n, max-n)
+		k := min(r.left, lim-pos)
 		r.left -= k
-		n += k
-		if r.left == 0 {
-			r.nh = 0
-			return n
+		pos += k
+		if r.left > 0 {
+			break
 		}
+		r.nh = 0
+		recs++
 	}
-	return n
+	r.held = recs
+	return lim
 }
 
 // completes reports whether src holds the rest of the current record.
@@ -621,15 +633,18 @@ func (b *tlsLoop) decrypt() {
 	for !b.closed && !c.paused && c.status == StatusEstablished {
 		off := 0
 		var err error
-		for off < len(plain) {
+		for len(plain)-off >= tlsMaxPlain {
 			tr := &b.tr
-			if !tr.more && !tr.eof && !tr.rec.completes(tr.src) {
+			if !tr.more && !tr.eof && tr.rec.held == 0 && !tr.rec.completes(tr.src) {
 				err = errWouldBlock
 				break
 			}
 			var m int
 			m, err = b.tc.Read(plain[off:])
 			tr.more = m == len(plain)-off
+			if m > 0 && tr.rec.held > 0 {
+				tr.rec.held--
+			}
 			off += m
 			if err != nil {
 				break
