@@ -69,11 +69,11 @@
 //
 // Transport "ssl" serves any protocol over TLS with the standard
 // crypto/tls: build Worker.TLSConfig with SSLOptions.ServerConfig (the
-// manual's local_cert, local_pk, passphrase, cafile, verify_peer …). A TLS
-// connection is served by a reader goroutine (and a writer while it has
-// data to send) that hand everything to the loop, so its callbacks and
-// send-buffer rules are those of any connection; bench/tls measures the
-// cost. NewAsyncTcpConnection connects out ("tcp://", "text://", "ws://",
+// manual's local_cert, local_pk, passphrase, cafile, verify_peer …). Its
+// socket is on the event loop like a plain one and crypto/tls runs there
+// over an in-memory transport, so its callbacks and send-buffer rules are
+// those of any connection; only the handshake runs on a goroutine of its
+// own. bench/tls compares it with crypto/tls over net. NewAsyncTcpConnection connects out ("tcp://", "text://", "ws://",
 // "wss://", any registered scheme) without blocking the loop, and
 // NewAsyncUdpConnection sends datagrams.
 //

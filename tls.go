@@ -48,15 +48,17 @@ var TLSHandshakeTimeout = 10 * time.Second
 // verify_peer defaults to true on clients, a client verifies unless
 // InsecureSkipVerify is set.
 //
-// TLS runs on the standard crypto/tls. Its descriptor is given to the Go
-// runtime's poller instead of the event loop, and a TLS connection costs a
-// reader goroutine (plus a writer goroutine while it has data to write)
-// that hand everything over to the loop: callbacks, send-buffer accounting
-// (SendBufferLen, OnBufferFull, OnBufferDrain, dropped sends), PauseRecv
-// and Close behave as on a plain connection, and still run on the loop. An
-// idle TLS connection holds one goroutine and a 16 KiB read buffer besides
-// crypto/tls's own state; bench/tls measures the throughput cost. Plain
-// connections never take this path.
+// TLS runs on the standard crypto/tls, driven by the event loop: the
+// socket is watched by the loop like a plain one, crypto/tls decrypts what
+// the loop read and its records are written on the connection's own send
+// path. Callbacks, send-buffer accounting (SendBufferLen, OnBufferFull,
+// OnBufferDrain, dropped sends), PauseRecv and Close behave as on a plain
+// connection; SendBufferLen counts the sealed records waiting for the
+// socket, BytesRead and BytesWritten the plaintext. The handshake runs on
+// a goroutine of its own, fed by the loop; once it is done, an idle TLS
+// connection holds no goroutine, only crypto/tls's own state. bench/tls
+// measures the cost against crypto/tls over net. Plain connections never
+// take this path.
 type SSLOptions struct {
 	// LocalCert is the certificate file (local_cert); it may also hold the
 	// private key and intermediate certificates.

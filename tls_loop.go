@@ -50,10 +50,11 @@ func (wouldBlockError) Timeout() bool   { return true }
 func (wouldBlockError) Temporary() bool { return true }
 
 // tlsPlainSize is the size of the buffer decrypted input is gathered in
-// before the connection's protocol sees it; it is filled while a whole
-// record's plaintext (tlsMaxPlain) still fits.
+// before the connection's protocol sees it, no more than a native read
+// delivers (so Pipe's flow control holds as well); it is filled while a
+// whole record's plaintext (tlsMaxPlain) still fits.
 const (
-	tlsPlainSize = 80 << 10
+	tlsPlainSize = ReadChunk
 	tlsMaxPlain  = 16 << 10
 )
 

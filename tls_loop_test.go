@@ -1,0 +1,177 @@
+package workerman_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/workerman-go/workerman"
+)
+
+// relay forwards connections from a listener of its own to target. The
+// client's bytes pass through split, which writes them on in pieces of its
+// choosing; the server's bytes pass unchanged.
+func relay(t *testing.T, target string, split func(dst net.Conn, p []byte) error) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				return
+			}
+			go func() { io.Copy(c, s); c.Close() }()
+			go func() {
+				defer s.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := c.Read(buf)
+					if n > 0 && split(s, buf[:n]) != nil {
+						return
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestTLSRecordsSplitAndJoined checks the loop's TLS input whatever the
+// pieces the records arrive in: split a few bytes at a time (record
+// headers across reads, the handshake too), and many records in one read.
+func TestTLSRecordsSplitAndJoined(t *testing.T) {
+	e := newTLSEnv(t)
+	_, addr := serveTLS(t, e, "text://127.0.0.1:0", func(w *workerman.Worker) {
+		w.OnMessage = func(c *workerman.Connection, data any) { c.Send("echo:" + data.(string)) }
+	})
+	dribble := func(dst net.Conn, p []byte) error {
+		for i := 0; len(p) > 0; i++ {
+			n := 1 + i%7
+			if i%4 == 3 {
+				n = 1 + i%2000
+			}
+			n = min(len(p), n)
+			if _, err := dst.Write(p[:n]); err != nil {
+				return err
+			}
+			p = p[n:]
+			if i%4 == 0 {
+				time.Sleep(50 * time.Microsecond)
+			}
+		}
+		return nil
+	}
+	whole := func(dst net.Conn, p []byte) error { _, err := dst.Write(p); return err }
+	for _, tc := range []struct {
+		name  string
+		split func(net.Conn, []byte) error
+		msgs  []string
+	}{
+		{"split", dribble, []string{"a", strings.Repeat("b", 300), strings.Repeat("c", 40000)}},
+		{"joined", whole, func() []string {
+			var m []string
+			for i := 0; i < 300; i++ {
+				m = append(m, fmt.Sprintf("line %d %s", i, strings.Repeat("x", i*13)))
+			}
+			return m
+		}()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tlsDial(t, relay(t, addr, tc.split), e.clientConfig())
+			// One record per message, all written before any is read.
+			go func() {
+				for _, m := range tc.msgs {
+					if _, err := io.WriteString(c, m+"\n"); err != nil {
+						return
+					}
+				}
+			}()
+			r := bufio.NewReader(c)
+			for i, m := range tc.msgs {
+				line, err := r.ReadString('\n')
+				if err != nil || line != "echo:"+m+"\n" {
+					t.Fatalf("message %d: got %.40q (%d bytes) %v", i, line, len(line), err)
+				}
+			}
+		})
+	}
+}
+
+// TestTLSPausedWithRecordsBuffered pauses a connection while whole records
+// it has read wait undecrypted, and checks they are delivered on resume
+// without new input from the peer.
+func TestTLSPausedWithRecordsBuffered(t *testing.T) {
+	e := newTLSEnv(t)
+	got := make(chan string, 64)
+	_, addr := serveTLS(t, e, "text://127.0.0.1:0", func(w *workerman.Worker) {
+		w.OnMessage = func(c *workerman.Connection, data any) {
+			got <- data.(string)
+			c.PauseRecv()
+			workerman.Timer.Once(20*time.Millisecond, c.ResumeRecv)
+		}
+	})
+	c := tlsDial(t, addr, e.clientConfig())
+	// Ten records written at once: the server reads several of them in
+	// one read, and decrypts one message before each pause.
+	for i := 0; i < 10; i++ {
+		io.WriteString(c, fmt.Sprintf("m%d\n", i))
+	}
+	for i := 0; i < 10; i++ {
+		if m := recv(t, got, "message"); m != fmt.Sprintf("m%d", i) {
+			t.Fatalf("message %d: %q", i, m)
+		}
+	}
+}
+
+// TestTLSBridgedPath serves TLS through the goroutine bridge, the path of
+// systems without the native poller, and checks it still echoes, closes
+// with a flush and holds its reader goroutine while idle.
+func TestTLSBridgedPath(t *testing.T) {
+	restore := workerman.SetTLSBridged(true)
+	defer restore()
+	e := newTLSEnv(t)
+	_, addr := serveTLS(t, e, "text://127.0.0.1:0", func(w *workerman.Worker) {
+		w.OnMessage = func(c *workerman.Connection, data any) {
+			if data.(string) == "bye" {
+				c.Close(strings.Repeat("z", 1<<20))
+				return
+			}
+			c.Send("echo:" + data.(string))
+		}
+	})
+	runtime.GC()
+	base := runtime.NumGoroutine()
+	c := tlsDial(t, addr, e.clientConfig())
+	r := bufio.NewReader(c)
+	io.WriteString(c, "hi\n")
+	if line, err := r.ReadString('\n'); err != nil || line != "echo:hi\n" {
+		t.Fatalf("echo %q %v", line, err)
+	}
+	// The server's reader goroutine (the client's own reader is not
+	// running: it reads on this goroutine).
+	if n := runtime.NumGoroutine(); n <= base {
+		t.Errorf("%d goroutines with a bridged connection open, %d before: no reader", n, base)
+	}
+	io.WriteString(c, "bye\n")
+	rest, err := io.ReadAll(r)
+	if err != nil || len(rest) != 1<<20+1 {
+		t.Fatalf("read %d bytes after Close: %v", len(rest), err)
+	}
+}
