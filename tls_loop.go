@@ -1048,7 +1048,7 @@ func (b *tlsLoop) lingerTick() {
 	now := time.Now()
 	if len(l.out) > 0 {
 		l.busy = now
-	} else if n, err := unix.IoctlGetInt(b.fd, unix.SIOCOUTQ); err == nil && n > 0 {
+	} else if unsentBytes(b.fd) > 0 {
 		l.busy = now
 	}
 	if now.Sub(l.busy) >= lingerIdle || now.Sub(l.start) >= lingerMax {
