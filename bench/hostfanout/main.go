@@ -32,7 +32,7 @@ var (
 	conns      = flag.Int("conns", 3000, "WebSocket subscribers, spread evenly over the three hosts")
 	size       = flag.Int("size", 64, "message bytes")
 	warmup     = flag.Int("warmup", 10, "publishes before the measured ones")
-	publishes  = flag.Int("publishes", 200, "measured publishes, one after another")
+	publishes  = flag.Int("publishes", 100, "measured publishes, one after another")
 	wsProcs    = flag.Int("ws-procs", 2, "pushnode worker processes per host")
 	centrifugo = flag.String("centrifugo", "../.cache/bin/centrifugo", "the centrifugo binary (see README.md)")
 )

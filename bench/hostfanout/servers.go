@@ -203,7 +203,7 @@ func (cl *cluster) startCentrifugo(p programs, h *netns.Host, broker string) err
 		"http_api": map[string]any{"key": apiKey},
 		"http_server": map[string]any{
 			"address": h.IP,
-			"port":    strconv.Itoa(centrifugoPort),
+			"port":    centrifugoPort,
 		},
 		"log": map[string]any{"level": "error"},
 	}
