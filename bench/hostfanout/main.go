@@ -15,6 +15,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/workerman-go/workerman/internal/netns"
+	"golang.org/x/sys/unix"
 )
 
 var (
@@ -52,6 +54,10 @@ func main() {
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	// Descriptors inherited from the caller (flock's lock, above all) are
+	// not passed on to the servers, which a killed run would leave holding
+	// them.
+	unix.CloseRange(3, math.MaxUint, unix.CLOSE_RANGE_CLOEXEC)
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "hostfanout:", err)
 		os.Exit(1)
