@@ -115,11 +115,12 @@ func (cl *cluster) subscribe(ctx context.Context, f *fan, perHost int) ([]*webso
 						if err != nil {
 							return
 						}
-						// Centrifugo pings with an empty object and
+						// Centrifugo pings with an empty object, alone
+						// or as a line among others in one frame, and
 						// disconnects a client that does not answer.
-						if centrifugo && string(p) == "{}" {
-							c.WriteMessage(websocket.TextMessage, p)
-							continue
+						if centrifugo && (string(p) == "{}" || bytes.HasPrefix(p, []byte("{}\n")) ||
+							bytes.Contains(p, []byte("\n{}"))) {
+							c.WriteMessage(websocket.TextMessage, []byte("{}"))
 						}
 						f.received(p)
 					}
