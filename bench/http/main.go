@@ -334,6 +334,9 @@ func run(self, impl string, pipelined bool, script string, trace bool) result {
 	var traceOut string
 	if trace {
 		traceOut = filepath.Join(os.TempDir(), "httpbench-strace-"+impl)
+		if pipelined {
+			traceOut += "-pipelined"
+		}
 		targs := []string{"-c", "-f", "-o", traceOut}
 		for _, pid := range processTree(cmd.Process.Pid) {
 			targs = append(targs, "-p", strconv.Itoa(pid))
