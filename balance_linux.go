@@ -7,6 +7,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/workerman-go/workerman/eventloop"
 )
 
 // Fair accept. The processes of a worker share one listening socket, and
@@ -17,20 +19,25 @@ import (
 //
 // So the processes of a worker publish, in a small shared memory segment
 // the master creates, how many connections each holds and whether it
-// accepts. A process accepts only while it holds no more than the least
-// loaded of its accepting siblings; past that it steps out of the line of
-// waiters for balanceRest, so the kernel wakes a sibling for the next
-// connections, and then comes back. A process coming back takes one
-// connection whatever the counts, so a connection never waits longer than
-// balanceRest for a sibling that is busy or stuck. After every accept the
-// process moves to the back of the line (RequeueSharedListener), so idle
-// processes take turns.
+// accepts, and each has an eventfd its siblings can signal (a kick). A
+// process accepts only while it holds no more than the least loaded of its
+// accepting siblings. Past that it kicks that sibling, which then accepts
+// what is waiting, and steps out of the line of waiters for balanceRest, so
+// that the kernel wakes a sibling for the next connections. After every
+// accept a process moves to the back of the line (RequeueSharedListener),
+// so idle processes take turns. A sibling that takes nothing for
+// balanceForceAfter rests in a row (stuck in a long callback, say) does not
+// hold connections back: the process then takes one whatever the counts.
 
 // balanceSlotSize keeps each process's slot on its own cache line.
 const balanceSlotSize = 64
 
 // balanceRest is how long an over-loaded process stays out of the line.
 const balanceRest = time.Millisecond
+
+// balanceForceAfter is how many rests in a row, with connections still
+// waiting, make a process take one whatever the counts.
+const balanceForceAfter = 20
 
 // balanceSlot is one process's entry in the shared segment.
 type balanceSlot struct {
@@ -39,9 +46,11 @@ type balanceSlot struct {
 	active    atomic.Int32 // its connections of the worker
 }
 
-// balanceMem is the shared segment of one worker: a slot per process id.
+// balanceMem is the shared segment of one worker: a slot per process id,
+// and the processes' kick eventfds.
 type balanceMem struct {
-	mem []byte
+	mem   []byte
+	kicks []int
 }
 
 // newBalanceMem creates the segment of a worker with count processes.
@@ -58,6 +67,18 @@ func newBalanceMem(count int) (*balanceMem, int, error) {
 	if err != nil {
 		unix.Close(fd)
 		return nil, -1, err
+	}
+	for range count {
+		k, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+		if err != nil {
+			for _, k := range b.kicks {
+				unix.Close(k)
+			}
+			unix.Munmap(b.mem)
+			unix.Close(fd)
+			return nil, -1, os.NewSyscallError("eventfd", err)
+		}
+		b.kicks = append(b.kicks, k)
 	}
 	return b, fd, nil
 }
@@ -128,37 +149,75 @@ func (b *balancer) publish(active int, accepting bool) {
 	}
 }
 
-// mayAccept reports whether a process holding active connections may take
-// one more: no accepting sibling holds fewer.
-func (b *balancer) mayAccept(active int) bool {
+// lighter returns the accepting sibling holding the fewest connections, if
+// it holds fewer than active; otherwise -1: this process may take one more.
+func (b *balancer) lighter(active int) int {
+	least, at := -1, active
 	n := b.mem.slots()
 	for i := 0; i < n; i++ {
 		if i == b.id {
 			continue
 		}
 		s := b.mem.slot(i)
-		if s.accepting.Load() == 1 && int(s.active.Load()) < active {
-			return false
+		if a := int(s.active.Load()); s.accepting.Load() == 1 && a < at {
+			least, at = i, a
 		}
 	}
-	return true
+	return least
 }
 
-// childFdBalance is the descriptor of the worker's segment in a worker process.
+var kickValue = [8]byte{1}
+
+// kick tells sibling i that connections wait for it.
+func (b *balancer) kick(i int) {
+	if i >= 0 && i < len(b.mem.kicks) {
+		unix.Write(b.mem.kicks[i], kickValue[:])
+	}
+}
+
+// kicked runs when a sibling kicked this process: it accepts what waits.
+func (w *Worker) kicked(fd int, ev eventloop.Event) {
+	var buf [8]byte
+	unix.Read(fd, buf[:])
+	if a := w.acc; a != nil && w.accepting && w.hasFd {
+		a.HandleEvent(w.fd, eventloop.Readable)
+	}
+}
+
+// childFdBalance is the descriptor of the worker's segment in a worker
+// process; the kick eventfds of process ids 0 to Count-1 follow it.
 const childFdBalance = 7
 
-// openBalancer maps the segment the master passed to a worker process.
-func openBalancer(id int) (*balancer, error) {
+// files returns the descriptors a process of the worker inherits.
+func (b *balanceMem) files(memfd int) []uintptr {
+	fs := []uintptr{uintptr(memfd)}
+	for _, k := range b.kicks {
+		fs = append(fs, uintptr(k))
+	}
+	return fs
+}
+
+// openBalancer maps the segment the master passed to worker process id,
+// and watches its kick eventfd.
+func openBalancer(w *Worker, id int) (*balancer, error) {
 	unix.CloseOnExec(childFdBalance)
 	mem, err := mapBalanceMem(childFdBalance)
 	unix.Close(childFdBalance)
 	if err != nil {
 		return nil, err
 	}
-	if id >= mem.slots() {
+	n := mem.slots()
+	for i := 0; i < n; i++ {
+		unix.CloseOnExec(childFdBalance + 1 + i)
+		mem.kicks = append(mem.kicks, childFdBalance+1+i)
+	}
+	if id >= n {
 		return nil, os.NewSyscallError("balance", unix.ERANGE)
 	}
 	b := &balancer{mem: mem, id: id, pid: int32(os.Getpid())}
+	if err := theProc().loop.AddHandler(mem.kicks[id], eventloop.Readable, eventloop.HandlerFunc(w.kicked)); err != nil {
+		return nil, err
+	}
 	b.claim()
 	return b, nil
 }
@@ -171,6 +230,7 @@ func (a *acceptor) rest(fd int) bool {
 		return false
 	}
 	a.resting = true
+	a.rests++
 	w := a.w
 	Timer.Once(balanceRest, func() {
 		a.resting = false
@@ -181,7 +241,7 @@ func (a *acceptor) rest(fd int) bool {
 			logger().Error("cannot watch the listening socket again", "worker", w.Name, "err", err)
 			return
 		}
-		a.force = true
+		a.force = a.rests >= balanceForceAfter
 	})
 	return true
 }

@@ -140,7 +140,7 @@ func runChild(env string, ws []*Worker) {
 		w.fd, w.hasFd, w.inherited = childFdListen, true, true
 	}
 	if ci.Balance {
-		if w.bal, err = openBalancer(ci.ID); err != nil {
+		if w.bal, err = openBalancer(w, ci.ID); err != nil {
 			logger().Warn("accepting without balance", "worker", w.Name, "err", err)
 		}
 	}

@@ -53,7 +53,7 @@ func (m *master) spawn(wi, id int) (*child, error) {
 	}
 	files := []uintptr{stdin, 1, 2, uintptr(fds[1]), m.logFile.Fd(), listen, uintptr(sfds[1])}
 	if info.Balance {
-		files = append(files, uintptr(m.balanceFds[wi]))
+		files = append(files, m.balance[wi].files(m.balanceFds[wi])...)
 	}
 	pid, err := syscall.ForkExec(m.exe, argv, &syscall.ProcAttr{
 		Env:   env,

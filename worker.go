@@ -348,6 +348,7 @@ type acceptor struct {
 	shared  bool // registered with AddSharedListener
 	resting bool // set aside for balanceRest (see balance_linux.go)
 	force   bool // take one connection whatever the balance says
+	rests   int  // rests in a row without an accept
 	backoff int  // timer id while accept is paused for lack of descriptors
 }
 
@@ -371,7 +372,8 @@ func (a *acceptor) HandleEvent(fd int, ev eventloop.Event) {
 		if bal != nil {
 			if a.force {
 				a.force = false
-			} else if !bal.mayAccept(len(w.Connections)) {
+			} else if i := bal.lighter(len(w.Connections)); i >= 0 {
+				bal.kick(i)
 				a.rest(fd)
 				return
 			}
@@ -401,6 +403,7 @@ func (a *acceptor) HandleEvent(fd int, ev eventloop.Event) {
 			}
 		}
 		accepted++
+		a.rests = 0
 		w.serve(nfd, sa)
 		if bal != nil {
 			bal.publish(len(w.Connections), true)
