@@ -26,8 +26,8 @@ type Worker struct {
 	// 0 to Count-1. It stays the same when a process is restarted.
 	ID int
 	// Count is the number of processes that serve this worker. They share
-	// one accept queue: when load is uneven across them (long-lived
-	// connections gathering in one process), set ReusePort.
+	// one accept queue that keeps their shares of open connections even;
+	// when load still looks uneven across them, see ReusePort.
 	Count int
 	// Name names the worker in status output and logs.
 	Name string
