@@ -163,6 +163,7 @@ func runChild(env string, ws []*Worker) {
 				})
 				return
 			}
+			m.at = time.Now()
 			l.Post(func() { cp.handle(m) })
 		}
 	}()
@@ -190,6 +191,7 @@ func runChild(env string, ws []*Worker) {
 	}
 	l.Post(func() { fc.Send(&ctlMsg{Type: "ready"}) })
 	installPanicHandler()
+	enableMetrics()
 	if err := l.Run(); err != nil {
 		logger().Error("event loop failed", "err", err)
 		os.Exit(ExitFailure)
@@ -211,6 +213,8 @@ func (cp *childProc) handle(m *ctlMsg) {
 		}})
 	case "conns":
 		cp.fc.Send(&ctlMsg{Type: "reply", Seq: m.Seq, Conns: cp.connections()})
+	case "metrics":
+		cp.fc.Send(&ctlMsg{Type: "reply", Seq: m.Seq, Metrics: takeMetrics(m.at)})
 	case "stop":
 		cp.stop(!m.Graceful, time.Duration(m.IntervalMS)*time.Millisecond, false)
 	case "retire":

@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/workerman-go/workerman/eventloop"
+	"github.com/workerman-go/workerman/internal/counters"
 	"golang.org/x/sys/unix"
 )
 
@@ -113,6 +114,7 @@ type Connection struct {
 	fd        int
 	transport string
 	status    uint8
+	closeWhy  uint8 // why it closed, for the metrics (counters.Close*)
 	paused    bool
 	deferSend bool // inside a pipelined batch: queue sends, flush once
 	ring      bool // served by completions (io_uring): see connection_completion.go
@@ -273,6 +275,7 @@ func (c *Connection) Send(data any) SendResult {
 	if c.status >= StatusClosing {
 		return SendFailed
 	}
+	counters.P.MessagesOut++
 	buf, err := c.Protocol.Encode(c.scratch(), data, c)
 	if err == ErrCloseAfterSend {
 		r := c.write(buf)
@@ -293,6 +296,7 @@ func (c *Connection) SendRaw(data any) SendResult {
 	if c.status >= StatusClosing {
 		return SendFailed
 	}
+	counters.P.MessagesOut++
 	switch v := data.(type) {
 	case []byte:
 		return c.write(v)
@@ -354,6 +358,7 @@ func (c *Connection) write(b []byte) SendResult {
 		}
 		if err != nil && err != unix.EAGAIN && err != unix.EINTR {
 			c.sendFailed("client closed")
+			c.closeWhy = counters.CloseError
 			c.destroy()
 			return SendFailed
 		}
@@ -395,8 +400,11 @@ func (c *Connection) sendFailed(msg string) {
 }
 
 func (c *Connection) checkBufferWillFull() {
-	if c.BufferIsFull() && c.OnBufferFull != nil {
-		c.OnBufferFull(c)
+	if c.BufferIsFull() {
+		counters.P.BufferFull++
+		if c.OnBufferFull != nil {
+			c.OnBufferFull(c)
+		}
 	}
 }
 
@@ -435,6 +443,7 @@ func (c *Connection) flush() {
 	}
 	if err != nil && err != unix.EAGAIN && err != unix.EINTR {
 		c.sendFailed("client closed")
+		c.closeWhy = counters.CloseError
 		c.destroy()
 		return
 	}
@@ -462,6 +471,7 @@ func (c *Connection) HandleEvent(fd int, ev eventloop.Event) {
 	defer c.catchPanic()
 	if ev&eventloop.Hangup != 0 && c.paused && c.status == StatusEstablished {
 		// Reset or error while not reading: nothing more can arrive.
+		c.closeWhy = counters.CloseError
 		c.destroy()
 		return
 	}
@@ -508,6 +518,7 @@ func (c *Connection) read() {
 		if err == unix.EAGAIN || err == unix.EINTR {
 			return
 		}
+		c.closeWhy = counters.CloseError
 		c.destroy()
 		return
 	}
@@ -537,6 +548,7 @@ const ReadChunk = 64 << 10
 
 func (c *Connection) onEOF() {
 	// The peer will send no more. Flush what is queued, then close.
+	c.closeWhy = counters.ClosePeer
 	if c.SendBufferLen() > 0 && c.status == StatusEstablished {
 		c.status = StatusClosing
 		c.setEvents(eventloop.Writable)
@@ -564,22 +576,22 @@ func (c *Connection) process(data []byte, inRecv bool) {
 		if c.pkgLen == 0 {
 			n, err := c.Protocol.Input(data, c)
 			if err != nil {
-				c.protocolError(err)
+				c.protocolError(counters.ProtoInput, err)
 				return
 			}
 			if n < 0 {
-				c.protocolError(errors.New("protocol Input returned a negative length"))
+				c.protocolError(counters.ProtoInput, errors.New("protocol Input returned a negative length"))
 				return
 			}
 			if n == 0 {
 				if len(data) >= c.MaxPackageSize {
-					c.protocolError(ErrPackageTooLarge)
+					c.protocolError(counters.ProtoTooLarge, ErrPackageTooLarge)
 					return
 				}
 				break
 			}
 			if n > c.MaxPackageSize {
-				c.protocolError(ErrPackageTooLarge)
+				c.protocolError(counters.ProtoTooLarge, ErrPackageTooLarge)
 				return
 			}
 			c.pkgLen = n
@@ -587,7 +599,7 @@ func (c *Connection) process(data []byte, inRecv bool) {
 		if len(data) < c.pkgLen {
 			if pi, ok := c.Protocol.(PartialInspector); ok {
 				if err := pi.InspectPartial(data, c); err != nil {
-					c.protocolError(err)
+					c.protocolError(counters.ProtoInput, err)
 					return
 				}
 			}
@@ -598,7 +610,7 @@ func (c *Connection) process(data []byte, inRecv bool) {
 		c.pkgLen = 0
 		msg, err := c.Protocol.Decode(pkg, c)
 		if err != nil {
-			c.protocolError(err)
+			c.protocolError(counters.ProtoDecode, err)
 			return
 		}
 		if msg == nil {
@@ -645,7 +657,9 @@ func (c *Connection) keep(rest []byte, inRecv bool) {
 	}
 }
 
-func (c *Connection) protocolError(err error) {
+func (c *Connection) protocolError(kind int, err error) {
+	counters.P.Protocol[kind]++
+	c.closeWhy = counters.CloseProtocol
 	logger().Warn("closing connection on bad input", "connection", c.ID, "remote", c.RemoteAddress(), "err", err)
 	c.destroy()
 }
@@ -773,6 +787,9 @@ func (c *Connection) destroy() {
 			if b := c.Worker.bal; b != nil {
 				b.publish(len(c.Worker.Connections), c.Worker.accepting)
 			}
+			counters.P.Closed[c.closeWhy]++
+			counters.P.BytesIn += c.bytesRead
+			counters.P.BytesOut += c.bytesWritten
 		}
 	}
 	if cc, ok := c.Protocol.(ConnectionCloser); ok {

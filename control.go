@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // The master, its children and the command line talk in frames: a 4-byte
@@ -49,6 +50,10 @@ type ctlMsg struct {
 	Conns []ConnectionInfo `json:"conns,omitempty"`
 	// Status is the whole status report.
 	Status *StatusReport `json:"status,omitempty"`
+	// Metrics are one child's figures for the metrics endpoint.
+	Metrics *metricsSnapshot `json:"metrics,omitempty"`
+	// at is when the message was read (the metrics' loop lag).
+	at time.Time
 }
 
 // procStats are the figures a child reports about itself.

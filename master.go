@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/user"
 	"strconv"
@@ -64,9 +65,11 @@ type master struct {
 
 	slots    [][]*slot
 	children map[int]*child
-	exits    []map[int]int
-	seq      uint64
-	samples  map[int]sample
+	// metricsSrv serves MetricsAddress (metrics_master.go).
+	metricsSrv *http.Server
+	exits      []map[int]int
+	seq        uint64
+	samples    map[int]sample
 
 	reloadCur, reloadNext *reloadRun
 	ctlWaiters            map[*func(*ctlMsg)]struct{}
@@ -131,6 +134,14 @@ func runMaster(p paths, ws []*Worker, daemon bool, report *frameConn) int {
 		startFailure = err
 		return ExitFailure
 	}
+	if err := m.startMetrics(); err != nil {
+		m.cleanup()
+		m.out(fmt.Sprintf("Workerman[%s] start fail: %v\n", p.name, err))
+		m.result(ExitFailure)
+		startFailure = err
+		return ExitFailure
+	}
+	defer m.stopMetrics()
 	m.installSignals()
 	m.loop.Post(m.startAll)
 	if err := m.loop.Run(); err != nil {

@@ -3,6 +3,8 @@ package workerman
 import (
 	"fmt"
 	"runtime/debug"
+
+	"github.com/workerman-go/workerman/internal/counters"
 )
 
 // CrashOnPanic chooses what a panic in a callback does in a worker process.
@@ -57,6 +59,7 @@ func (c *Connection) catchPanic() {
 	logger().Error("panic in a connection callback; recovered, closing the connection",
 		"connection", c.ID, "remote", c.RemoteAddress(), "worker", workerName(c),
 		"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	c.closeWhy = counters.ClosePanic
 	c.destroy()
 }
 

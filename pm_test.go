@@ -79,6 +79,7 @@ func TestProcessManager(t *testing.T) {
 		{"WorkerSignals", testWorkerSignals},
 		{"ExitStatuses", testExitStatuses},
 		{"PanicRecovered", testPanicRecovered},
+		{"Metrics", testMetrics},
 		{"OnWorkerStop", testOnWorkerStop},
 		{"Foreground", testForeground},
 		{"CtrlC", testCtrlC},

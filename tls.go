@@ -21,6 +21,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/workerman-go/workerman/internal/counters"
 )
 
 // TLSHandshakeTimeout bounds the TLS handshake of an accepted connection.
@@ -506,6 +508,11 @@ func (w *Worker) serveTLSBridged(c *Connection) {
 		c.loop.Post(func() {
 			if b.closed {
 				return
+			}
+			if err != nil {
+				counters.P.TLSFail++
+			} else {
+				counters.P.TLSOK++
 			}
 			if err != nil || w.stopped {
 				if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/workerman-go/workerman/eventloop"
+	"github.com/workerman-go/workerman/internal/counters"
 	"golang.org/x/sys/unix"
 )
 
@@ -476,6 +477,7 @@ func (w *Worker) connected(c *Connection) {
 	p := theProc()
 	w.Connections[c.ID] = c
 	p.stats.Connections++
+	counters.P.Accepted++
 	if o, ok := c.Protocol.(ConnectionOpener); ok {
 		o.OnConnectionOpen(c)
 	}
@@ -782,6 +784,7 @@ func (w *Worker) Stop() {
 		w.OnWorkerStop(w)
 	}
 	for _, c := range w.Connections {
+		c.closeWhy = counters.CloseStop
 		c.destroy()
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/workerman-go/workerman"
+	"github.com/workerman-go/workerman/internal/counters"
 	"github.com/workerman-go/workerman/internal/link"
 	"github.com/workerman-go/workerman/internal/wire"
 )
@@ -244,6 +245,7 @@ func (c *Client) onFrame(p []byte) {
 		c.mu.Unlock()
 		if fn != nil {
 			c.received.Add(1)
+			counters.ChannelDelivered.Add(1)
 			fn(Data{kind: Kind(rest[0]), b: rest[1:]})
 		}
 	case opCountReply:
@@ -263,6 +265,7 @@ func (c *Client) onFrame(p []byte) {
 	case opError:
 		msg := r.Bytes()
 		c.serverErrors.Add(1)
+		counters.ChannelErrors.Add(1)
 		err := errors.New(string(msg))
 		if c.opts.OnError != nil {
 			c.opts.OnError(err)
@@ -466,6 +469,9 @@ func (c *Client) send(op byte, name string, data any) error {
 	}
 	if err == nil {
 		c.published.Add(1)
+		counters.ChannelPublished.Add(1)
+	} else {
+		counters.ChannelErrors.Add(1)
 	}
 	return err
 }

@@ -12,7 +12,8 @@ staticcheck_version=v0.8.2 # the release for Go 1.26
 need=()
 for pkg_tool in curl:curl wrk:wrk redis-server:redis-server chromium:chromium python3-websockets:/usr/lib/python3/dist-packages/websockets \
 	openssl:openssl mariadb-server:mariadbd mariadb-client:mariadb libnss3-tools:certutil \
-	strace:strace linux-perf:perf util-linux:taskset dnsmasq-base:dnsmasq mosquitto:mosquitto nats-server:nats-server; do
+	strace:strace linux-perf:perf util-linux:taskset dnsmasq-base:dnsmasq mosquitto:mosquitto nats-server:nats-server \
+	prometheus:prometheus; do
 	tool=${pkg_tool#*:}
 	command -v "$tool" >/dev/null 2>&1 || [ -e "$tool" ] || [ -x "/usr/sbin/$tool" ] || need+=("${pkg_tool%%:*}")
 done

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/workerman-go/workerman"
+	"github.com/workerman-go/workerman/internal/counters"
 )
 
 // Encode implements workerman.Protocol. It accepts *Response, a string or
@@ -67,6 +68,9 @@ func (st *connState) encodeBytes(dst []byte, code int, s string, b []byte) ([]by
 	if err != nil {
 		return dst, err
 	}
+	if counters.On {
+		counters.ObserveHTTP(code, st.delivered)
+	}
 	start := len(dst)
 	n := len(s) + len(b)
 	closing := st.closeAfter(r)
@@ -114,6 +118,9 @@ func (st *connState) encodeResponse(dst []byte, resp *Response) ([]byte, error) 
 	code := resp.StatusCode()
 	if code < 200 || code > 999 {
 		return dst, fmt.Errorf("http: cannot send status %d as a final response", code)
+	}
+	if counters.On {
+		counters.ObserveHTTP(code, st.delivered)
 	}
 	closing := st.closeAfter(r)
 	chunked, sse, hasType := false, false, false

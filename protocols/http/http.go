@@ -167,8 +167,11 @@ const (
 
 // connState is the per-connection state, kept in Connection.ProtocolData.
 type connState struct {
-	p *Protocol
-	c *workerman.Connection
+	// delivered is when the request being answered was handed to
+	// OnMessage, kept while metrics are collected (latency histogram).
+	delivered time.Time
+	p         *Protocol
+	c         *workerman.Connection
 
 	phase     uint8
 	out       uint8

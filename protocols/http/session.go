@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/workerman-go/workerman"
+	"github.com/workerman-go/workerman/internal/counters"
 )
 
 // SessionStore keeps session data between requests, Workerman's session
@@ -315,6 +316,9 @@ func (st *connState) preloadSession(r *Request) bool {
 
 // deliver hands a complete request to OnMessage.
 func (st *connState) deliver(r *Request) (any, error) {
+	if counters.On {
+		st.delivered = time.Now()
+	}
 	if st.p.Session.Store != nil && st.preloadSession(r) {
 		return nil, nil
 	}

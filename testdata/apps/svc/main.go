@@ -28,6 +28,7 @@
 //	SVC_SINGLE=1                           workerman.SingleProcess
 //	SVC_FAIL=1                             OnWorkerStart panics (start failure)
 //	SVC_CRASH_ON_PANIC=1                   workerman.CrashOnPanic
+//	SVC_METRICS_ADDR                       workerman.MetricsAddress
 //	SVC_STOP_MS, SVC_GRACE_MS              StopTimeout, GracefulStopTimeout
 //
 // The main worker speaks the text protocol:
@@ -126,6 +127,7 @@ func main() {
 	workerman.SingleProcess = os.Getenv("SVC_SINGLE") == "1"
 	workerman.Daemonize = os.Getenv("SVC_DAEMONIZE") == "1"
 	workerman.CrashOnPanic = os.Getenv("SVC_CRASH_ON_PANIC") == "1"
+	workerman.MetricsAddress = os.Getenv("SVC_METRICS_ADDR")
 	if ms := envInt("SVC_STOP_MS", 0); ms > 0 {
 		workerman.StopTimeout = time.Duration(ms) * time.Millisecond
 	}
