@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/workerman-go/workerman/eventloop"
-	"golang.org/x/sys/unix"
+	"github.com/workerman-go/workerman/internal/unix"
 )
 
 // DialOptions tune an outbound connection. The zero value is ready to use.
@@ -233,7 +233,7 @@ func (c *Connection) target() string {
 // dial starts a non-blocking connect.
 func (c *Connection) dial(sa unix.Sockaddr, family int) {
 	a := c.ext.async
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := newSocket(family, unix.SOCK_STREAM)
 	if err != nil {
 		c.connectFailed(os.NewSyscallError("socket", err))
 		return

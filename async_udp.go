@@ -6,7 +6,7 @@ import (
 	"os"
 
 	"github.com/workerman-go/workerman/eventloop"
-	"golang.org/x/sys/unix"
+	"github.com/workerman-go/workerman/internal/unix"
 )
 
 // NewAsyncUdpConnection creates an outbound UDP "connection", Workerman's
@@ -70,7 +70,7 @@ func (c *Connection) dialUDP(sa unix.Sockaddr, family int) {
 	if b == nil || b.closed {
 		return
 	}
-	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := newSocket(family, unix.SOCK_DGRAM)
 	if err != nil {
 		c.connectFailed(os.NewSyscallError("socket", err))
 		return

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/workerman-go/workerman/eventloop"
-	"golang.org/x/sys/unix"
+	"github.com/workerman-go/workerman/internal/unix"
 )
 
 // A bridged connection is served by goroutines instead of the epoll loop:
@@ -527,10 +527,7 @@ func (b *connBridge) closeGracefully() {
 	}
 	unsent := func() (n int) {
 		rc.Control(func(fd uintptr) {
-			n, err = unix.IoctlGetInt(int(fd), unix.SIOCOUTQ)
-			if err != nil {
-				n = 0
-			}
+			n = unsentBytes(int(fd))
 		})
 		return n
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/workerman-go/workerman/internal/unix"
 )
 
 // A worker process is the program's own binary started again by the
@@ -388,7 +388,7 @@ func stopAccepting(w *Worker) {
 	}
 	w.PauseAccept()
 	for i := 0; i < 4096; i++ {
-		nfd, sa, err := unix.Accept4(w.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		nfd, sa, err := acceptSocket(w.fd)
 		if err != nil {
 			if err == unix.EINTR || err == unix.ECONNABORTED {
 				continue

@@ -12,7 +12,7 @@ import (
 
 	"github.com/workerman-go/workerman/eventloop"
 	"github.com/workerman-go/workerman/internal/counters"
-	"golang.org/x/sys/unix"
+	"github.com/workerman-go/workerman/internal/unix"
 )
 
 // Error codes passed to OnError, as in Workerman.
@@ -230,11 +230,7 @@ func (c *Connection) Quiet() (time.Duration, bool) {
 	if c.fd < 0 || c.transport != "tcp" || c.udpPeer != nil || c.bridged() != nil {
 		return 0, false
 	}
-	info, err := unix.GetsockoptTCPInfo(c.fd, unix.IPPROTO_TCP, unix.TCP_INFO)
-	if err != nil {
-		return 0, false
-	}
-	return time.Duration(info.Last_data_recv) * time.Millisecond, true
+	return tcpQuiet(c.fd)
 }
 
 // BytesRead returns the number of bytes received on the connection.

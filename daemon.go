@@ -1,3 +1,5 @@
+//go:build unix
+
 package workerman
 
 import (
@@ -8,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/workerman-go/workerman/internal/unix"
 )
 
 // start -d: the launching process starts the program again as the daemon

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/workerman-go/workerman/eventloop"
-	"golang.org/x/sys/unix"
+	"github.com/workerman-go/workerman/internal/unix"
 )
 
 // The master process starts and supervises the worker processes. It runs

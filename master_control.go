@@ -6,8 +6,6 @@ import (
 	"os"
 	"sort"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // The master's side of the command line: it answers requests on its Unix
@@ -93,16 +91,16 @@ func checkPeer(c *net.UnixConn) error {
 	if err != nil {
 		return err
 	}
-	var cred *unix.Ucred
+	var uid int
 	var cerr error
 	raw.Control(func(fd uintptr) {
-		cred, cerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+		uid, cerr = peerUID(int(fd))
 	})
 	if cerr != nil {
 		return cerr
 	}
-	if cred.Uid != 0 && int(cred.Uid) != os.Geteuid() {
-		return fmt.Errorf("permission denied: user %d may not control a master run by user %d", cred.Uid, os.Geteuid())
+	if uid != 0 && uid != os.Geteuid() {
+		return fmt.Errorf("permission denied: user %d may not control a master run by user %d", uid, os.Geteuid())
 	}
 	return nil
 }

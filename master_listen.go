@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"golang.org/x/sys/unix"
+	"github.com/workerman-go/workerman/internal/unix"
 )
 
 // The master opens the listening sockets of the workers it starts, so that

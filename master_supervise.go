@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/workerman-go/workerman/internal/unix"
 )
 
 // Supervision: the master starts the worker processes, reads what they
@@ -17,11 +17,11 @@ import (
 // spawn starts one process of worker wi with id.
 func (m *master) spawn(wi, id int) (*child, error) {
 	w := m.ws[wi]
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fds, err := newSocketpair(unix.SOCK_STREAM)
 	if err != nil {
 		return nil, os.NewSyscallError("socketpair", err)
 	}
-	sfds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	sfds, err := newSocketpair(unix.SOCK_SEQPACKET)
 	if err != nil {
 		unix.Close(fds[0])
 		unix.Close(fds[1])

@@ -14,7 +14,7 @@ import (
 
 	"github.com/workerman-go/workerman/eventloop"
 	"github.com/workerman-go/workerman/internal/counters"
-	"golang.org/x/sys/unix"
+	"github.com/workerman-go/workerman/internal/unix"
 )
 
 // Worker is a listening service of the process, Workerman's Worker class:
@@ -379,7 +379,7 @@ func (a *acceptor) HandleEvent(fd int, ev eventloop.Event) {
 				return
 			}
 		}
-		nfd, sa, err := unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		nfd, sa, err := acceptSocket(fd)
 		if err != nil {
 			switch err {
 			case unix.EAGAIN:

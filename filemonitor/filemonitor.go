@@ -46,7 +46,7 @@ import (
 
 	"github.com/workerman-go/workerman"
 	"github.com/workerman-go/workerman/eventloop"
-	"golang.org/x/sys/unix"
+	"github.com/workerman-go/workerman/internal/unix"
 )
 
 // Options configure a file monitor. The zero value watches the executable

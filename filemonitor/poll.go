@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/workerman-go/workerman"
-	"golang.org/x/sys/unix"
+	"github.com/workerman-go/workerman/internal/unix"
 )
 
 // Polling is the fallback where inotify cannot be used or cannot see

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/workerman-go/workerman/internal/unix"
 	"github.com/workerman-go/workerman/internal/wmtest"
-	"golang.org/x/sys/unix"
 )
 
 // TestPollingReload runs the program with Poll forced: changes of watched

@@ -1,5 +1,3 @@
-//go:build linux
-
 package workerman
 
 import (
@@ -9,7 +7,7 @@ import (
 	"net/netip"
 	"os"
 
-	"golang.org/x/sys/unix"
+	"github.com/workerman-go/workerman/internal/unix"
 )
 
 // DefaultBacklog is the listen backlog used when Worker.Backlog is 0, as in
@@ -57,7 +55,7 @@ func listenSocket(e endpoint, backlog int, reusePort bool, so *SocketOptions) (f
 		}
 		sa, family = sockaddrOf(netip.AddrPortFrom(ip, uint16(e.port)))
 	}
-	fd, err = unix.Socket(family, stype|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err = newSocket(family, stype)
 	if err != nil {
 		return -1, os.NewSyscallError("socket", err)
 	}
