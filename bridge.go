@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/workerman-go/workerman/eventloop"
@@ -73,7 +74,7 @@ func newFDConn(c *Connection, fd int) *fdConn {
 type connBridge struct {
 	c    *Connection
 	loop *eventloop.Loop
-	raw  *fdConn  // the socket
+	raw  net.Conn // the socket
 	conn net.Conn // what is read and written (the TLS layer)
 	tc   interface{ Close() error }
 
@@ -105,7 +106,7 @@ type connBridge struct {
 	done    bool
 }
 
-func newConnBridge(c *Connection, raw *fdConn, conn net.Conn) *connBridge {
+func newConnBridge(c *Connection, raw, conn net.Conn) *connBridge {
 	b := &connBridge{c: c, loop: c.loop, raw: raw, conn: conn}
 	if cl, ok := conn.(interface{ Close() error }); ok {
 		b.tc = cl
@@ -520,7 +521,12 @@ func (b *connBridge) closeGracefully() {
 	if cw, ok := b.conn.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
-	rc, err := b.raw.SyscallConn()
+	sc, ok := b.raw.(syscall.Conn)
+	if !ok {
+		b.raw.Close()
+		return
+	}
+	rc, err := sc.SyscallConn()
 	if err != nil {
 		b.raw.Close()
 		return

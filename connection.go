@@ -142,6 +142,9 @@ type connExt struct {
 	// cancel ends the connection's Context; set once Context is called.
 	cancel func()
 	ctx    context.Context
+	// local is the local address of a connection served without a
+	// descriptor of its own (see worker_portable.go).
+	local netip.AddrPort
 }
 
 // bridge is an I/O source that is not a pollable descriptor, such as a
@@ -212,6 +215,9 @@ func (c *Connection) LocalAddress() string {
 
 func (c *Connection) localAddrPort() netip.AddrPort {
 	if c.fd < 0 {
+		if c.ext != nil {
+			return c.ext.local
+		}
 		return netip.AddrPort{}
 	}
 	sa, err := unix.Getsockname(c.fd)

@@ -77,6 +77,15 @@
 // "wss://", any registered scheme) without blocking the loop, and
 // NewAsyncUdpConnection sends datagrams.
 //
+// # Systems
+//
+// Linux runs everything. macOS and the BSDs run the same process model on
+// kqueue. Windows runs the portable mode: start in the foreground, in one
+// process, every connection served by goroutines over a net.Conn; UDP
+// workers and outbound connections are refused with an error there, and
+// the commands that need a master (-d, stop, reload, status) exit with a
+// usage error. The README's Platform section lists the limits.
+//
 // # Timers
 //
 // Timer.Add runs a function every interval, Timer.Once runs it once, both

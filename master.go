@@ -10,7 +10,6 @@ import (
 	"os/user"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/workerman-go/workerman/eventloop"
@@ -52,7 +51,7 @@ type master struct {
 	lock    *os.File // the pid file, locked while the master lives
 	logFile *os.File
 	ctl     *net.UnixListener
-	creds   []*syscall.Credential // per worker; nil keeps the master's user
+	creds   []*credential // per worker; nil keeps the master's user
 	devnull *os.File
 
 	state        int
@@ -218,7 +217,7 @@ func (m *master) prepare() error {
 	if len(m.ws) == 0 {
 		return errors.New("no worker: create workers with workerman.NewWorker before RunAll")
 	}
-	m.creds = make([]*syscall.Credential, len(m.ws))
+	m.creds = make([]*credential, len(m.ws))
 	m.slotFds = make([][]int, len(m.ws))
 	m.balance = make([]*balanceMem, len(m.ws))
 	m.balanceFds = make([]int, len(m.ws))
@@ -269,7 +268,7 @@ func lockPidFile(path string) (*os.File, error) {
 }
 
 // credentialFor resolves the account a worker's processes run as.
-func credentialFor(w *Worker) (*syscall.Credential, error) {
+func credentialFor(w *Worker) (*credential, error) {
 	if w.User == "" && w.Group == "" {
 		return nil, nil
 	}
@@ -300,7 +299,7 @@ func credentialFor(w *Worker) (*syscall.Credential, error) {
 		}
 		return nil, nil
 	}
-	cred := &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	cred := &credential{Uid: uint32(uid), Gid: uint32(gid)}
 	if ids, err := u.GroupIds(); err == nil {
 		for _, s := range ids {
 			if n, err := strconv.Atoi(s); err == nil {

@@ -4,7 +4,6 @@ import (
 	"os"
 	"runtime"
 	"sort"
-	"syscall"
 	"time"
 )
 
@@ -92,7 +91,7 @@ func (m *master) buildReport(rs map[*child]*ctlMsg) *StatusReport {
 		sort.Ints(statuses)
 		for _, st := range statuses {
 			e := ExitCount{Status: st, Count: m.exits[wi][st], ExitCode: -1}
-			s := syscall.WaitStatus(st)
+			s := waitStatus(st)
 			if s.Exited() {
 				e.ExitCode = s.ExitStatus()
 			} else if s.Signaled() {

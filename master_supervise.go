@@ -55,11 +55,7 @@ func (m *master) spawn(wi, id int) (*child, error) {
 	if info.Balance {
 		files = append(files, m.balance[wi].files(m.balanceFds[wi])...)
 	}
-	pid, err := syscall.ForkExec(m.exe, argv, &syscall.ProcAttr{
-		Env:   env,
-		Files: files,
-		Sys:   &syscall.SysProcAttr{Credential: m.creds[wi]},
-	})
+	pid, err := forkExec(m.exe, argv, env, files, m.creds[wi])
 	unix.Close(fds[1])
 	unix.Close(sfds[1])
 	if err != nil {
@@ -160,7 +156,7 @@ func describeExit(ws syscall.WaitStatus) string {
 	case ws.Exited():
 		return fmt.Sprintf("exit code %d", ws.ExitStatus())
 	}
-	return "status " + strconv.Itoa(int(ws))
+	return "status " + strconv.Itoa(statusCode(ws))
 }
 
 func (m *master) onChildExit(c *child, ws syscall.WaitStatus) {
@@ -170,7 +166,7 @@ func (m *master) onChildExit(c *child, ws syscall.WaitStatus) {
 		c.killTimer = 0
 	}
 	c.fc.Close()
-	status := int(ws)
+	status := statusCode(ws)
 	m.exits[c.w][status]++
 	for seq, f := range c.pending {
 		delete(c.pending, seq)

@@ -102,9 +102,10 @@ type Worker struct {
 	ep         endpoint
 	epErr      error
 	fd         int
-	hasFd      bool // fd is a live listening socket
-	inherited  bool // fd is shared with the master (and so with other processes)
-	kept       bool // fd is an inner worker's socket that the master keeps
+	hasFd      bool              // fd is a live listening socket
+	pl         *portableListener // the listener where the loop polls no descriptors
+	inherited  bool              // fd is shared with the master (and so with other processes)
+	kept       bool              // fd is an inner worker's socket that the master keeps
 	accepting  bool
 	acc        *acceptor
 	bal        *balancer // fair accept among the worker's processes, or nil
@@ -172,6 +173,9 @@ func (w *Worker) SocketName() string { return w.socketName }
 // Addr returns the address the worker listens on (with the real port when
 // it was created with port 0), or nil.
 func (w *Worker) Addr() net.Addr {
+	if w.pl != nil {
+		return w.pl.ln.Addr()
+	}
 	if !w.hasFd {
 		return nil
 	}
@@ -245,6 +249,9 @@ func (w *Worker) openSocket() error {
 	if w.Transport == "ssl" && w.TLSConfig == nil {
 		return fmt.Errorf("workerman: worker %q: transport ssl needs TLSConfig with a certificate", w.socketName)
 	}
+	if !eventloop.PollsDescriptors {
+		return w.openPortable()
+	}
 	if k := innerKeeper(w); k != nil {
 		return w.openInnerSocket(k)
 	}
@@ -273,6 +280,11 @@ func (w *Worker) listenEndpoint() (endpoint, error) {
 }
 
 func (w *Worker) startAccepting() error {
+	if w.pl != nil {
+		w.accepting = true
+		w.pl.pause(false)
+		return nil
+	}
 	l := theProc().loop
 	if w.acc == nil {
 		w.acc = &acceptor{w: w}
@@ -303,6 +315,9 @@ func (w *Worker) PauseAccept() {
 	if !w.accepting {
 		return
 	}
+	if w.pl != nil {
+		w.pl.pause(true)
+	}
 	l := theProc().loop
 	if l.Watched(w.fd) {
 		l.RemoveHandler(w.fd)
@@ -315,7 +330,7 @@ func (w *Worker) PauseAccept() {
 
 // ResumeAccept undoes PauseAccept.
 func (w *Worker) ResumeAccept() error {
-	if w.accepting || !w.hasFd {
+	if w.accepting || (!w.hasFd && w.pl == nil) {
 		return nil
 	}
 	return w.startAccepting()
@@ -326,6 +341,10 @@ func (w *Worker) ResumeAccept() error {
 // too, so the address is free again.
 func (w *Worker) Unlisten() {
 	w.PauseAccept()
+	if w.pl != nil {
+		w.pl.close()
+		w.pl = nil
+	}
 	if w.hasFd {
 		if w.kept {
 			w.kept = false
@@ -691,9 +710,9 @@ func RunAllArgs(args []string) error {
 		fmt.Fprintf(os.Stderr, "%s: %v\n"+usageText, name, err, name)
 		os.Exit(ExitUsage)
 	}
-	if SingleProcess {
+	if SingleProcess || !eventloop.PollsDescriptors {
 		if cmd.name != "start" || cmd.daemon {
-			fmt.Fprintln(os.Stderr, "workerman: SingleProcess runs only `start`, in the foreground")
+			fmt.Fprintln(os.Stderr, singleProcessRefusal())
 			os.Exit(ExitUsage)
 		}
 		return runSingle(ws)

@@ -4,6 +4,12 @@ package eventloop
 
 import "time"
 
+// PollsDescriptors reports whether the loop watches file descriptors
+// (epoll on Linux, kqueue on macOS and the BSDs). Where it is false,
+// AddHandler returns ErrNoPoller and I/O must be done by goroutines that
+// post to the loop.
+const PollsDescriptors = false
+
 // poller is the portable back end, used where the package has no
 // descriptor poller (Windows and other systems, or any system when built
 // with the workerman_portable tag). It runs timers and posted tasks only:

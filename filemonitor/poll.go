@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/workerman-go/workerman"
@@ -27,7 +26,7 @@ type fileState struct {
 
 func stateOf(fi os.FileInfo) fileState {
 	st := fileState{mtime: fi.ModTime(), size: fi.Size(), mode: fi.Mode()}
-	if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
+	if sys, ok := fi.Sys().(*unix.Stat_t); ok {
 		st.ino = sys.Ino
 	}
 	return st

@@ -49,6 +49,17 @@ fi
 echo "== go vet"
 go vet ./...
 (cd bench && go vet ./...)
+echo "== other systems: build and vet (the tests run on Linux only)"
+# macOS and the BSDs use the kqueue poller, Windows the portable mode. The
+# bench module measures Linux only and is not cross-built. On Windows the
+# test files that drive Unix processes and sockets are excluded by their
+# build tags, so the library packages are vetted there.
+for target in darwin/amd64 darwin/arm64 freebsd/amd64; do
+	GOOS=${target%/*} GOARCH=${target#*/} go vet ./...
+	GOOS=${target%/*} GOARCH=${target#*/} go build ./...
+done
+GOOS=windows go build ./...
+GOOS=windows go vet . ./eventloop ./filemonitor ./internal/unix ./protocols/...
 echo "== go mod tidy -diff"
 go mod tidy -diff
 (cd bench && go mod tidy -diff)
@@ -64,3 +75,5 @@ WORKERMAN_POLLER=io_uring go test -race -count=1 -timeout 10m \
 WORKERMAN_POLLER=io_uring go test -race -count=1 -timeout 20m ./protocols/http ./protocols/websocket
 echo "== benchmark harness tests"
 (cd bench && go test -race -count=1 -timeout 15m ./...)
+echo "== go test -race, portable mode (the Windows code path, on Linux)"
+go test -race -count=1 -tags workerman_portable -run 'TestPortable|TestTCPEcho|TestTextProtocol' . ./eventloop

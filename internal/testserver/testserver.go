@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package testserver starts private servers for tests: MariaDB, Redis and
 // Mosquitto, each on a free loopback port with its files in a temporary
 // directory, stopped when the test ends.

@@ -118,3 +118,7 @@ func ParseUnixRights(*SocketControlMessage) ([]int, error) { return nil, errUnsu
 func ParseSocketControlMessage([]byte) ([]SocketControlMessage, error) {
 	return nil, errUnsupported
 }
+
+// Stat_t stands for the Unix file status, which os.FileInfo.Sys never
+// returns here.
+type Stat_t struct{ Ino uint64 }

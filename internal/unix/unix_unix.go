@@ -102,3 +102,7 @@ func ParseUnixRights(m *SocketControlMessage) ([]int, error) {
 func ParseSocketControlMessage(b []byte) ([]SocketControlMessage, error) {
 	return unix.ParseSocketControlMessage(b)
 }
+
+// Stat_t is what os.FileInfo.Sys returns on Unix systems (the standard
+// library's syscall.Stat_t, not golang.org/x/sys/unix's).
+type Stat_t = syscall.Stat_t
