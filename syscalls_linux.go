@@ -7,7 +7,8 @@ import (
 )
 
 // System calls whose Linux form differs from the other systems'. The
-// counterparts are in syscalls_bsd.go and syscalls_other.go.
+// counterparts are in syscalls_unix.go, peercred_*.go and
+// syscalls_windows.go (unsentBytes is in tls_linger_linux.go).
 
 // newSocket creates a non-blocking, close-on-exec socket.
 func newSocket(family, stype int) (int, error) {
@@ -31,16 +32,6 @@ func tcpQuiet(fd int) (time.Duration, bool) {
 		return 0, false
 	}
 	return time.Duration(info.Last_data_recv) * time.Millisecond, true
-}
-
-// unsentBytes returns the bytes queued in the socket's send buffer that the
-// peer has not acknowledged yet (0 if unknown).
-func unsentBytes(fd int) int {
-	n, err := unix.IoctlGetInt(fd, unix.SIOCOUTQ)
-	if err != nil {
-		return 0
-	}
-	return n
 }
 
 // peerUID returns the user id of the process at the other end of the Unix

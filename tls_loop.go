@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/workerman-go/workerman/eventloop"
-	"golang.org/x/sys/unix"
+	"github.com/workerman-go/workerman/internal/unix"
 )
 
 // TLS on the event loop.

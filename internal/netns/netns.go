@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package netns builds a small private network of "hosts" on one Linux
 // machine, for tests and benchmarks that need several machines: each host is
 // a network namespace with one interface (eth0) on a bridge, and the bridge

@@ -122,3 +122,14 @@ func ParseSocketControlMessage([]byte) ([]SocketControlMessage, error) {
 // Stat_t stands for the Unix file status, which os.FileInfo.Sys never
 // returns here.
 type Stat_t struct{ Ino uint64 }
+
+// PollFd is a descriptor and the events poll waits for.
+type PollFd struct {
+	Fd      int32
+	Events  int16
+	Revents int16
+}
+
+const POLLOUT = 0x4
+
+func Poll([]PollFd, int) (int, error) { return 0, errUnsupported }

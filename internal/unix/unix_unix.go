@@ -106,3 +106,9 @@ func ParseSocketControlMessage(b []byte) ([]SocketControlMessage, error) {
 // Stat_t is what os.FileInfo.Sys returns on Unix systems (the standard
 // library's syscall.Stat_t, not golang.org/x/sys/unix's).
 type Stat_t = syscall.Stat_t
+
+type PollFd = unix.PollFd
+
+const POLLOUT = unix.POLLOUT
+
+func Poll(fds []PollFd, timeout int) (int, error) { return unix.Poll(fds, timeout) }

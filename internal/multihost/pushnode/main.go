@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command pushnode is the program that every host runs in the multi-host
 // test and the cross-host fan-out benchmark: a WebSocket worker whose
 // processes each make a push.Hub on a channel client, so that a connection
