@@ -43,7 +43,7 @@ import (
 )
 
 var (
-	serveImpl = flag.String("serve", "", "run one server: workerman, uring (workerman on io_uring), adapter (net/http handler on Workerman), nethttp, fasthttp or gnet")
+	serveImpl = flag.String("serve", "", "run one server: workerman, uring (workerman on io_uring), metrics (workerman with MetricsAddress set; needs -procs 2 or more), adapter (net/http handler on Workerman), nethttp, fasthttp or gnet")
 	addrFlag  = flag.String("addr", "127.0.0.1:0", "listen address for -serve")
 	rounds    = flag.Int("rounds", 5, "rounds of every server and scenario")
 	duration  = flag.Duration("duration", 3*time.Second, "wrk duration per run")
@@ -83,7 +83,10 @@ func main() {
 	}
 	if *serveImpl != "" {
 		runtime.GOMAXPROCS(max(1, *procs))
-		if *procs > 1 && (*serveImpl == "workerman" || *serveImpl == "uring") {
+		if *procs > 1 && (*serveImpl == "workerman" || *serveImpl == "uring" || *serveImpl == "metrics") {
+			if *serveImpl == "metrics" {
+				os.Setenv("HTTPBENCH_METRICS", "1")
+			}
 			if *serveImpl == "uring" {
 				os.Setenv(eventloop.PollerEnv, "io_uring")
 			}
@@ -320,7 +323,7 @@ func run(self, impl string, pipelined bool, script string, trace bool) result {
 		log.Fatal(err)
 	}
 	waitListening(addr)
-	if *procs > 1 && (impl == "workerman" || impl == "uring" || impl == "before") {
+	if *procs > 1 && (impl == "workerman" || impl == "uring" || impl == "before" || impl == "metrics") {
 		waitStarted(startedDir, *procs)
 	}
 	// PHP Workerman serves from a child of its master process and reports
@@ -470,6 +473,11 @@ func runAllServer() {
 	workerman.PidFile = filepath.Join(dir, "httpbench.pid")
 	workerman.LogFile = filepath.Join(dir, "httpbench.log")
 	os.Args = []string{os.Args[0], "start"}
+	if os.Getenv("HTTPBENCH_METRICS") != "" {
+		// The server "metrics": the same, with the Prometheus endpoint on
+		// (the worker processes count; nobody scrapes during the run).
+		workerman.MetricsAddress = "127.0.0.1:0"
+	}
 	w := workerman.NewWorker("http://" + os.Getenv("HTTPBENCH_ADDR"))
 	w.Count = n
 	w.OnMessage = func(c *workerman.Connection, data any) { c.Send(body) }
