@@ -533,19 +533,7 @@ func (w *Worker) serveTLSBridged(c *Connection) {
 // connect succeeded; the connection is established when the handshake is.
 func (c *Connection) startClientTLSBridged() {
 	a := c.ext.async
-	if c.loop.Watched(c.fd) {
-		c.loop.RemoveHandler(c.fd)
-	}
-	c.events = 0
-	var cfg *tls.Config
-	if a.opts.TLSConfig != nil {
-		cfg = a.opts.TLSConfig.Clone()
-	} else {
-		cfg = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = a.ep.host
-	}
+	cfg := c.clientTLSConfig()
 	raw := newFDConn(c, c.fd)
 	tc := tls.Client(raw, cfg)
 	b := newConnBridge(c, raw, tc)
@@ -572,4 +560,25 @@ func (c *Connection) startClientTLSBridged() {
 			b.kick()
 		})
 	}()
+}
+
+// clientTLSConfig takes an outbound connection whose TCP connect succeeded
+// off the loop's watch list and returns the configuration of its TLS
+// client: the connection's own, or TLS 1.2 and up, named for the host dialled.
+func (c *Connection) clientTLSConfig() *tls.Config {
+	a := c.ext.async
+	if c.loop.Watched(c.fd) {
+		c.loop.RemoveHandler(c.fd)
+	}
+	c.events = 0
+	var cfg *tls.Config
+	if a.opts.TLSConfig != nil {
+		cfg = a.opts.TLSConfig.Clone()
+	} else {
+		cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = a.ep.host
+	}
+	return cfg
 }

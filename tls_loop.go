@@ -388,19 +388,7 @@ func (c *Connection) startClientTLS() {
 		return
 	}
 	a := c.ext.async
-	if c.loop.Watched(c.fd) {
-		c.loop.RemoveHandler(c.fd)
-	}
-	c.events = 0
-	var cfg *tls.Config
-	if a.opts.TLSConfig != nil {
-		cfg = a.opts.TLSConfig.Clone()
-	} else {
-		cfg = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = a.ep.host
-	}
+	cfg := c.clientTLSConfig()
 	b := newTLSLoop(c)
 	b.gen = a.gen
 	b.tc = tls.Client(&b.tr, cfg)
