@@ -728,13 +728,7 @@ func (b *tlsLoop) output(p []byte) (int, error) {
 // report a drain.
 func (b *tlsLoop) flushBatch() {
 	c := b.c
-	n, err := unix.Write(b.fd, c.sendBuf[c.sendOff:])
-	if n > 0 {
-		c.sendOff += n
-	}
-	if err != nil && err != unix.EAGAIN && err != unix.EINTR {
-		c.sendFailed("client closed")
-		c.destroy()
+	if !b.writePending() {
 		return
 	}
 	if c.SendBufferLen() > 0 {
@@ -742,6 +736,28 @@ func (b *tlsLoop) flushBatch() {
 		c.checkBufferWillFull()
 		return
 	}
+	b.releaseSendBuf()
+}
+
+// writePending writes what the send buffer holds; it reports false if the
+// write failed and the connection was destroyed.
+func (b *tlsLoop) writePending() bool {
+	c := b.c
+	n, err := unix.Write(b.fd, c.sendBuf[c.sendOff:])
+	if n > 0 {
+		c.sendOff += n
+	}
+	if err != nil && err != unix.EAGAIN && err != unix.EINTR {
+		c.sendFailed("client closed")
+		c.destroy()
+		return false
+	}
+	return true
+}
+
+// releaseSendBuf empties the send buffer, dropping it if a burst grew it.
+func (b *tlsLoop) releaseSendBuf() {
+	c := b.c
 	if cap(c.sendBuf) > 4*tlsBatchMax {
 		c.sendBuf = nil
 	} else {
@@ -756,25 +772,11 @@ func (b *tlsLoop) flushBatch() {
 func (b *tlsLoop) flushQueued() {
 	c := b.c
 	if c.SendBufferLen() > 0 {
-		n, err := unix.Write(b.fd, c.sendBuf[c.sendOff:])
-		if n > 0 {
-			c.sendOff += n
-		}
-		if err != nil && err != unix.EAGAIN && err != unix.EINTR {
-			c.sendFailed("client closed")
-			c.destroy()
-			return
-		}
-		if c.SendBufferLen() > 0 {
+		if !b.writePending() || c.SendBufferLen() > 0 {
 			return
 		}
 	}
-	if cap(c.sendBuf) > 4*tlsBatchMax {
-		c.sendBuf = nil
-	} else {
-		c.sendBuf = c.sendBuf[:0]
-	}
-	c.sendOff = 0
+	b.releaseSendBuf()
 	c.setWritable(false)
 	if c.OnBufferDrain != nil {
 		c.OnBufferDrain(c)
