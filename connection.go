@@ -745,17 +745,26 @@ func (c *Connection) Close(data ...any) {
 }
 
 // finishClose ends a connection closed with Close once its output is
-// written. It first discards input that has already arrived: closing a
-// socket with unread input makes the kernel send a reset, which can make
-// the peer lose the last bytes sent to it (a response, a close frame).
+// written. Closing a socket with unread input makes the kernel send a
+// reset instead of a FIN, and the peer then reports the reset rather than
+// the end of its input after the last bytes sent to it (a response, a
+// close frame). So finishClose discards input that has already arrived,
+// and sends the FIN itself before the socket is closed, since more input
+// may arrive meanwhile: the peer reads everything, then the end, even if
+// a reset follows.
 func (c *Connection) finishClose() {
 	if c.fd >= 0 && c.udpPeer == nil && c.bridged() == nil {
-		buf := c.loop.ReadBuffer()
-		for i := 0; i < 4; i++ {
-			if n, err := unix.Read(c.fd, buf); n <= 0 || err != nil {
-				break
+		// A connection served by completions has a receive in the
+		// kernel's hands, which takes the input itself.
+		if !c.ring {
+			buf := c.loop.ReadBuffer()
+			for i := 0; i < 4; i++ {
+				if n, err := unix.Read(c.fd, buf); n <= 0 || err != nil {
+					break
+				}
 			}
 		}
+		unix.Shutdown(c.fd, unix.SHUT_WR)
 	}
 	c.destroy()
 }
