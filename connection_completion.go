@@ -1,5 +1,7 @@
 package workerman
 
+import "github.com/workerman-go/workerman/internal/counters"
+
 // A connection accepted by a loop that runs on io_uring is served by
 // completions (eventloop.CompletionHandler): the loop receives into its own
 // buffers and calls HandleRecv, and the connection's output waits in
@@ -32,6 +34,7 @@ func (c *Connection) HandleSent(fd int, n int, err error) {
 		return
 	}
 	if err != nil {
+		c.closeWhy = counters.CloseError
 		c.sendFailed("client closed")
 		c.destroy()
 		return
@@ -71,6 +74,7 @@ func (c *Connection) HandleRecv(fd int, data []byte, err error) {
 		return
 	}
 	if err != nil {
+		c.closeWhy = counters.CloseError
 		if c.SendBufferLen() > 0 {
 			// As on epoll, where the failed socket reports itself
 			// writable first: queued output is lost.

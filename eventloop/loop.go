@@ -93,6 +93,8 @@ type Loop struct {
 	panicH     func(v any, stack []byte)
 	done       chan struct{}
 	base       time.Time
+	roundTime  time.Time // RoundTime's reading, valid while roundSet
+	roundSet   bool
 	readBuf    []byte
 	sigMu      sync.Mutex
 	sigCh      chan os.Signal
@@ -280,6 +282,18 @@ func (l *Loop) forwardSignals() {
 // Now returns the loop's monotonic clock reading.
 func (l *Loop) now() int64 { return int64(time.Since(l.base)) }
 
+// RoundTime returns a clock that advances once per round of the loop: the
+// first call in a round reads the time, and the rest of the round gets the
+// same reading. Time stamps that many handlers of one round take (the
+// arrival of each request in a batch) thus cost one clock read per round.
+// Call it on the loop.
+func (l *Loop) RoundTime() time.Time {
+	if !l.roundSet {
+		l.roundTime, l.roundSet = time.Now(), true
+	}
+	return l.roundTime
+}
+
 // Run runs the loop on the calling goroutine until Stop is called. It
 // returns ErrClosed if the loop already ran.
 func (l *Loop) Run() error {
@@ -302,6 +316,7 @@ func (l *Loop) Run() error {
 			// does the loop yield and then block. This keeps a busy loop
 			// from entering a blocking system call per round, which costs a
 			// hand-off of its processor inside the Go scheduler.
+			l.roundSet = false
 			n, err := l.p.wait(l, 0)
 			if err != nil {
 				return err
@@ -318,6 +333,7 @@ func (l *Loop) Run() error {
 		if l.hasTasks() {
 			timeout = 0
 		}
+		l.roundSet = false
 		n, err := l.p.wait(l, timeout)
 		l.polling.Store(false)
 		if err != nil {

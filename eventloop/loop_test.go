@@ -203,3 +203,28 @@ func TestStopDrainsPostedTasks(t *testing.T) {
 		t.Fatal("second Run succeeded")
 	}
 }
+
+// TestRoundTime: RoundTime reads the clock once per round: the calls of
+// one round agree, and a later round reads it again.
+func TestRoundTime(t *testing.T) {
+	l := run(t)
+	type reading struct{ a, b, c time.Time }
+	got := make(chan reading, 1)
+	l.Post(func() {
+		var r reading
+		r.a = l.RoundTime()
+		time.Sleep(5 * time.Millisecond)
+		r.b = l.RoundTime()
+		l.Post(func() { // runs in the next round
+			r.c = l.RoundTime()
+			got <- r
+		})
+	})
+	r := <-got
+	if !r.a.Equal(r.b) {
+		t.Fatalf("two readings in one round differ: %v, %v", r.a, r.b)
+	}
+	if d := r.c.Sub(r.a); d < 5*time.Millisecond {
+		t.Fatalf("the next round's reading is %v after the first; want at least 5ms", d)
+	}
+}

@@ -66,6 +66,15 @@ type Process struct {
 // P is the calling process's figures.
 var P Process
 
+// latencyBoundsNs are LatencyBounds in nanoseconds, compared without
+// floating point.
+var latencyBoundsNs = func() (b [len(LatencyBounds)]time.Duration) {
+	for i, s := range LatencyBounds {
+		b[i] = time.Duration(s * float64(time.Second))
+	}
+	return b
+}()
+
 // ObserveHTTP records an HTTP response with its status code, to a request
 // that arrived at start (zero when unknown).
 func ObserveHTTP(code int, start time.Time) {
@@ -77,9 +86,8 @@ func ObserveHTTP(code int, start time.Time) {
 	}
 	d := time.Since(start)
 	P.LatencySum += d
-	s := d.Seconds()
 	i := 0
-	for i < len(LatencyBounds) && s > LatencyBounds[i] {
+	for i < len(latencyBoundsNs) && d > latencyBoundsNs[i] {
 		i++
 	}
 	P.LatencyCount[i]++

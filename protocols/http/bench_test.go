@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/workerman-go/workerman"
+	"github.com/workerman-go/workerman/internal/counters"
 	wmhttp "github.com/workerman-go/workerman/protocols/http"
 )
 
@@ -11,8 +12,18 @@ var benchRequest = []byte("GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUs
 
 // BenchmarkHelloKeepAlive drives Input, Decode and Encode for a hello-world
 // keep-alive request on a connection that is never written to: the cost
-// of the protocol itself per request.
+// of the protocol itself per request, without and with the Prometheus
+// counters (MetricsAddress) the process keeps.
 func BenchmarkHelloKeepAlive(b *testing.B) {
+	b.Run("metrics=off", benchHello)
+	b.Run("metrics=on", func(b *testing.B) {
+		counters.On = true
+		defer func() { counters.On = false }()
+		benchHello(b)
+	})
+}
+
+func benchHello(b *testing.B) {
 	p := &wmhttp.Protocol{}
 	c := &workerman.Connection{MaxPackageSize: workerman.DefaultMaxPackageSize}
 	dst := make([]byte, 0, 4096)

@@ -317,7 +317,9 @@ func (st *connState) preloadSession(r *Request) bool {
 // deliver hands a complete request to OnMessage.
 func (st *connState) deliver(r *Request) (any, error) {
 	if counters.On {
-		st.delivered = time.Now()
+		// The loop's round clock: one reading serves every request of a
+		// pipelined batch.
+		st.delivered = workerman.EventLoop().RoundTime()
 	}
 	if st.p.Session.Store != nil && st.preloadSession(r) {
 		return nil, nil
