@@ -17,8 +17,9 @@ import (
 // A bridged connection is served by goroutines instead of the epoll loop:
 // its descriptor belongs to the Go runtime's poller (wrapped in an
 // *os.File, without duplicating it) and crypto/tls runs on top of it.
-// On Linux TLS runs on the loop instead (tls_loop.go); this path is kept
-// for systems without the native poller.
+// On Linux TLS runs on the loop instead (tls_loop.go and the tls_*.go
+// files beside it); this path is kept for systems without the native
+// poller.
 //
 // One reader goroutine reads decrypted bytes and hands them to the loop,
 // which runs the same input path as a native connection. Writes are done

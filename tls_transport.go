@@ -1,0 +1,171 @@
+package workerman
+
+import (
+	"io"
+	"net"
+	"time"
+
+	"github.com/workerman-go/workerman/internal/unix"
+)
+
+// errWouldBlock is returned by the transport's Read when no input is
+// buffered.
+var errWouldBlock error = wouldBlockError{}
+
+type wouldBlockError struct{}
+
+func (wouldBlockError) Error() string   { return "workerman: tls input would block" }
+func (wouldBlockError) Timeout() bool   { return true }
+func (wouldBlockError) Temporary() bool { return true }
+
+// tlsTransport is the net.Conn crypto/tls runs over.
+type tlsTransport struct {
+	b         *tlsLoop
+	hs        *tlsHandshake // non-nil while the handshake goroutine runs
+	src       []byte        // input not yet taken by crypto/tls
+	srcShared bool          // src is in the loop's shared read buffer
+	eof       bool          // the peer ended its input after src
+	more      bool          // crypto/tls may hold decrypted input
+	rec       recordCursor  // where the input stands in the record stream
+	own       []byte        // holds src when it outlives a read (a partial record)
+	streaming bool          // the last read filled the shared buffer
+}
+
+// fill reads the socket: into the loop's shared buffer, or after the
+// partial record kept from the last read.
+func (t *tlsTransport) fill(fd int, shared []byte) (int, error) {
+	if len(t.src) == 0 {
+		n, err := unix.Read(fd, shared)
+		if n > 0 {
+			t.src, t.srcShared = shared[:n], true
+		}
+		t.streaming = n == len(shared)
+		return n, err
+	}
+	if cap(t.own) < len(t.src)+len(shared)/4 {
+		t.own = make([]byte, 0, len(t.src)+len(shared))
+	}
+	k := copy(t.own[:len(t.src)], t.src)
+	n, err := unix.Read(fd, t.own[k:cap(t.own)])
+	t.streaming = n >= len(shared)/2
+	t.src, t.srcShared = t.own[:k+max(n, 0)], false
+	return n, err
+}
+
+// keepInput keeps the input crypto/tls has not taken (a partial record, or
+// more when the connection paused) once the shared buffer is reused.
+func (t *tlsTransport) keepInput() {
+	if len(t.src) == 0 {
+		t.src, t.srcShared = nil, false
+		if !t.streaming {
+			t.own = nil // a quiet connection keeps no buffer
+		}
+		return
+	}
+	if t.srcShared {
+		t.own = append(t.own[:0], t.src...)
+		t.src, t.srcShared = t.own, false
+	}
+}
+
+func (t *tlsTransport) Read(p []byte) (int, error) {
+	if t.hs != nil {
+		return t.hs.read(p)
+	}
+	if len(t.src) == 0 {
+		if t.eof {
+			return 0, io.EOF
+		}
+		return 0, errWouldBlock
+	}
+	n := t.rec.take(t.src, len(p))
+	copy(p, t.src[:n])
+	t.src = t.src[n:]
+	return n, nil
+}
+
+// recordCursor follows the TLS record framing of the input handed to
+// crypto/tls, so that the loop knows when a Read would find nothing to
+// decrypt and does not call it: a Read that has to report errWouldBlock
+// costs crypto/tls an allocation, one per message otherwise.
+type recordCursor struct {
+	hdr  [5]byte // header of the current record, nh bytes of it seen
+	nh   int
+	left int // body bytes of the current record not handed over yet
+	// held counts the whole records crypto/tls was given and may not have
+	// processed yet. It is exact or too high (records that carry no
+	// application data), never too low: crypto/tls asks for input only
+	// once it has processed every whole record it holds.
+	held int
+}
+
+// take hands over up to max bytes of src and returns how many.
+func (r *recordCursor) take(src []byte, max int) int {
+	lim := min(len(src), max)
+	recs := 0
+	for pos := 0; pos < lim; {
+		if r.nh < len(r.hdr) {
+			k := copy(r.hdr[r.nh:], src[pos:lim])
+			r.nh += k
+			pos += k
+			if r.nh < len(r.hdr) {
+				break
+			}
+			r.left = int(r.hdr[3])<<8 | int(r.hdr[4])
+		}
+		k := min(r.left, lim-pos)
+		r.left -= k
+		pos += k
+		if r.left > 0 {
+			break
+		}
+		r.nh = 0
+		recs++
+	}
+	r.held = recs
+	return lim
+}
+
+// completes reports whether src holds the rest of the current record.
+func (r *recordCursor) completes(src []byte) bool {
+	if r.nh == len(r.hdr) {
+		return len(src) >= r.left
+	}
+	h := len(r.hdr) - r.nh
+	if len(src) < h {
+		return false
+	}
+	var hdr [5]byte
+	copy(hdr[:], r.hdr[:r.nh])
+	copy(hdr[r.nh:], src[:h])
+	return len(src)-h >= int(hdr[3])<<8|int(hdr[4])
+}
+
+func (t *tlsTransport) Write(p []byte) (int, error) {
+	if t.hs != nil {
+		return t.hs.write(p)
+	}
+	return t.b.output(p)
+}
+
+// Close does nothing: the bridge owns the socket.
+func (t *tlsTransport) Close() error { return nil }
+
+func (t *tlsTransport) LocalAddr() net.Addr {
+	if ap := t.b.c.localAddrPort(); ap.IsValid() {
+		return net.TCPAddrFromAddrPort(ap)
+	}
+	return &net.UnixAddr{Net: "unix"}
+}
+
+func (t *tlsTransport) RemoteAddr() net.Addr {
+	c := t.b.c
+	if c.remote.IsValid() {
+		return net.TCPAddrFromAddrPort(c.remote)
+	}
+	return &net.UnixAddr{Name: c.unixPath, Net: "unix"}
+}
+
+func (t *tlsTransport) SetDeadline(time.Time) error      { return nil }
+func (t *tlsTransport) SetReadDeadline(time.Time) error  { return nil }
+func (t *tlsTransport) SetWriteDeadline(time.Time) error { return nil }
