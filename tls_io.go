@@ -9,10 +9,14 @@ import (
 	"github.com/workerman-go/workerman/internal/unix"
 )
 
-// tlsPlainSize is the size of the buffer decrypted input is gathered in
-// before the connection's protocol sees it, no more than a native read
-// delivers (so Pipe's flow control holds as well); it is filled while a
-// whole record's plaintext (tlsMaxPlain) still fits.
+// tlsPlainSize is the most decrypted input gathered before the
+// connection's protocol sees it, no more than a native read delivers (so
+// Pipe's flow control holds as well). Records are decrypted into the
+// buffer while more than a whole record's plaintext (tlsMaxPlain) fits,
+// so that each tls.Conn.Read is offered more than crypto/tls can hold
+// decrypted: a Read always takes all of it, and the next one would have to
+// read the transport. The buffer has one byte more than tlsPlainSize for
+// the fourth record.
 const (
 	tlsPlainSize = ReadChunk
 	tlsMaxPlain  = 16 << 10
@@ -44,19 +48,28 @@ func (b *tlsLoop) read() {
 		}
 		return
 	}
-	n, err := b.tr.fill(b.fd, b.loop.ReadBuffer())
+	if b.fill() {
+		b.decrypt()
+	}
+}
+
+// fill reads the socket into the transport; it reports false if there
+// was nothing to read or the connection was destroyed.
+func (b *tlsLoop) fill() bool {
+	c := b.c
+	n, err := b.tr.fill(b.fd)
 	if err != nil {
 		if err == unix.EAGAIN || err == unix.EINTR {
-			return
+			return false
 		}
 		c.destroy()
-		return
+		return false
 	}
 	if n == 0 {
 		b.tr.eof = true
 		c.setEvents(c.events &^ eventloop.Readable)
 	}
-	b.decrypt()
+	return true
 }
 
 // decrypt reads what crypto/tls can decrypt from the input it has been
@@ -64,7 +77,7 @@ func (b *tlsLoop) read() {
 func (b *tlsLoop) decrypt() {
 	c := b.c
 	if tlsPlain == nil {
-		tlsPlain = make([]byte, tlsPlainSize)
+		tlsPlain = make([]byte, tlsPlainSize+1)
 	}
 	plain := tlsPlain
 	b.batching = true
@@ -72,15 +85,19 @@ func (b *tlsLoop) decrypt() {
 	for !b.closed && !c.paused && c.status == StatusEstablished {
 		off := 0
 		var err error
-		for len(plain)-off >= tlsMaxPlain {
+		for len(plain)-off > tlsMaxPlain {
 			tr := &b.tr
-			if !tr.more && !tr.eof && tr.rec.held == 0 && !tr.rec.completes(tr.src) {
+			if tr.wantsMore() {
+				if b.fill(); b.closed {
+					break
+				}
+			}
+			if !tr.eof && tr.rec.held == 0 && !tr.rec.completes(tr.src) {
 				err = errWouldBlock
 				break
 			}
 			var m int
 			m, err = b.tc.Read(plain[off:])
-			tr.more = m == len(plain)-off
 			if m > 0 && tr.rec.held > 0 {
 				tr.rec.held--
 			}
@@ -106,6 +123,9 @@ func (b *tlsLoop) decrypt() {
 		return
 	}
 	b.tr.keepInput()
+	if !b.tr.streaming && c.SendBufferLen() == 0 && cap(c.sendBuf) > 4*tlsBatchMax {
+		c.sendBuf, c.sendOff = nil, 0
+	}
 	if c.SendBufferLen() > 0 && c.events&eventloop.Writable == 0 {
 		b.flushBatch()
 		if b.closed {
@@ -205,10 +225,12 @@ func (b *tlsLoop) writePending() bool {
 	return true
 }
 
-// releaseSendBuf empties the send buffer, dropping it if a burst grew it.
+// releaseSendBuf empties the send buffer, dropping it if a burst grew it
+// and the connection's input is not streaming (a bulk echo would grow it
+// again at once; decrypt drops it once the input goes quiet).
 func (b *tlsLoop) releaseSendBuf() {
 	c := b.c
-	if cap(c.sendBuf) > 4*tlsBatchMax {
+	if cap(c.sendBuf) > 4*tlsBatchMax && !b.tr.streaming {
 		c.sendBuf = nil
 	} else {
 		c.sendBuf = c.sendBuf[:0]

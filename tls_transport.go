@@ -23,33 +23,66 @@ type tlsTransport struct {
 	b         *tlsLoop
 	hs        *tlsHandshake // non-nil while the handshake goroutine runs
 	src       []byte        // input not yet taken by crypto/tls
-	srcShared bool          // src is in the loop's shared read buffer
+	srcShared bool          // src is in the shared buffer tlsIn
 	eof       bool          // the peer ended its input after src
-	more      bool          // crypto/tls may hold decrypted input
 	rec       recordCursor  // where the input stands in the record stream
 	own       []byte        // holds src when it outlives a read (a partial record)
-	streaming bool          // the last read filled the shared buffer
+	streaming bool          // the last read was large: keep own
+	full      bool          // the last read filled the room it was given
 }
 
-// fill reads the socket: into the loop's shared buffer, or after the
-// partial record kept from the last read.
-func (t *tlsTransport) fill(fd int, shared []byte) (int, error) {
-	if len(t.src) == 0 {
-		n, err := unix.Read(fd, shared)
-		if n > 0 {
-			t.src, t.srcShared = shared[:n], true
+// tlsInSize is the size of the buffer the loop reads TLS input into,
+// shared by the connections of the process (all of them run on its one
+// loop). It is larger than a plain connection's read: crypto/tls makes one
+// allocation each time it finds fewer than a whole record buffered and
+// reads its transport, and each read takes up to the room left in its
+// input buffer (about 40 KiB once grown). The more ciphertext one socket
+// read brings, the fewer of those reads end short at the last, partial
+// record, and the fewer system calls a bulk transfer costs.
+const tlsInSize = 256 << 10
+
+var tlsIn []byte
+
+// tlsStreamMin is the size of a read above which a connection is taken
+// to be streaming: it keeps its buffer for partial records between reads.
+const tlsStreamMin = ReadChunk / 2
+
+// fill reads the socket into the shared buffer, after the partial record
+// kept from the last read.
+func (t *tlsTransport) fill(fd int) (int, error) {
+	if tlsIn == nil {
+		tlsIn = make([]byte, tlsInSize)
+	}
+	if len(t.src) > len(tlsIn)/2 {
+		// A large remainder (the connection paused): read after it.
+		k := len(t.src)
+		if cap(t.own) < k+ReadChunk {
+			t.own = append(make([]byte, 0, k+ReadChunk), t.src...)
 		}
-		t.streaming = n == len(shared)
+		n, err := unix.Read(fd, t.own[k:cap(t.own)])
+		t.streaming, t.full = n >= tlsStreamMin, n == cap(t.own)-k
+		t.src, t.srcShared = t.own[:k+max(n, 0)], false
 		return n, err
 	}
-	if cap(t.own) < len(t.src)+len(shared)/4 {
-		t.own = make([]byte, 0, len(t.src)+len(shared))
-	}
-	k := copy(t.own[:len(t.src)], t.src)
-	n, err := unix.Read(fd, t.own[k:cap(t.own)])
-	t.streaming = n >= len(shared)/2
-	t.src, t.srcShared = t.own[:k+max(n, 0)], false
+	k := copy(tlsIn, t.src)
+	n, err := unix.Read(fd, tlsIn[k:])
+	t.streaming, t.full = n >= tlsStreamMin, n == len(tlsIn)-k
+	t.src, t.srcShared = tlsIn[:k+max(n, 0)], true
 	return n, err
+}
+
+// tlsTopUp is how much input, at least, crypto/tls is handed when it
+// reads its transport while the socket has more: a little more than its
+// input buffer takes at once (see tlsInSize). Below that, the socket is
+// read first, after what is left.
+const tlsTopUp = 48 << 10
+
+// wantsMore reports whether the socket should be read before crypto/tls
+// next reads its transport: the last read filled its room, so more is
+// likely waiting, and crypto/tls would otherwise take what is left in a
+// read of its own, which costs it an allocation like a full one.
+func (t *tlsTransport) wantsMore() bool {
+	return t.full && !t.eof && t.rec.held == 0 && len(t.src) < tlsTopUp
 }
 
 // keepInput keeps the input crypto/tls has not taken (a partial record, or
@@ -57,7 +90,7 @@ func (t *tlsTransport) fill(fd int, shared []byte) (int, error) {
 func (t *tlsTransport) keepInput() {
 	if len(t.src) == 0 {
 		t.src, t.srcShared = nil, false
-		if !t.streaming {
+		if !t.streaming || cap(t.own) > tlsInSize/2 {
 			t.own = nil // a quiet connection keeps no buffer
 		}
 		return
