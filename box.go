@@ -41,3 +41,12 @@ func (c *Connection) unboxBytes() {
 		*c.box = nil
 	}
 }
+
+// BytesMessage returns b as the value a Protocol's Decode returns for
+// OnMessage, without the allocation that storing a []byte in an interface
+// costs: the connection keeps one slice header, points it at b and returns
+// a value that refers to it. The value is valid only until OnMessage
+// returns, like every []byte message, and the next BytesMessage on the
+// same connection replaces it; the connection drops its reference to b
+// once OnMessage has returned.
+func (c *Connection) BytesMessage(b []byte) any { return c.boxBytes(b) }

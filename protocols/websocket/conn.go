@@ -378,7 +378,8 @@ func (st *state) message(c *workerman.Connection, op Opcode, data []byte, compre
 	}
 	st.msgOp = op
 	if op == OpBinary {
-		return data, nil
+		// Valid until OnMessage returns, without an allocation.
+		return c.BytesMessage(data), nil
 	}
 	if !validated && !utf8.Valid(data) {
 		st.fail(c, CloseInvalidPayload, "invalid UTF-8 in text message")
@@ -390,7 +391,7 @@ func (st *state) message(c *workerman.Connection, op Opcode, data []byte, compre
 		}
 		return unsafe.String(&data[0], len(data)), nil
 	}
-	return string(data), nil
+	return textMessage(data), nil
 }
 
 func (st *state) receiveClose(c *workerman.Connection, payload []byte) {

@@ -1,0 +1,125 @@
+package websocket_test
+
+import (
+	"bytes"
+	"net/netip"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/workerman-go/workerman"
+	"github.com/workerman-go/workerman/protocols/websocket"
+)
+
+// TestMessagesAllocateNothing: echoing a binary message allocates nothing
+// per message once a connection has carried its first one, through
+// OnMessage(c, data any) and through the typed websocket.OnMessage
+// handler; a text message costs one allocation, the copy that lets its
+// string outlive the callback. The client is plain system calls on a
+// blocking socket, so every allocation counted is the server's.
+func TestMessagesAllocateNothing(t *testing.T) {
+	bin := []byte("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
+	for _, tc := range []struct {
+		name      string
+		typ       websocket.Opcode
+		onMessage func(c *workerman.Connection, data any)
+		maxAllocs float64
+	}{
+		{"binary", websocket.OpBinary, func(c *workerman.Connection, data any) { c.Send(data) }, 0},
+		{"typed", websocket.OpBinary, func() func(*workerman.Connection, any) {
+			out := make([]byte, len(bin))
+			var reply any = websocket.Binary(out) // boxed once
+			return websocket.OnMessage(func(c *workerman.Connection, m websocket.Message) {
+				if m.IsText() || len(m.Data) != len(out) {
+					c.Close()
+					return
+				}
+				copy(out, m.Data)
+				c.Send(reply)
+			})
+		}(), 0},
+		{"text", websocket.OpText, func(c *workerman.Connection, data any) { c.Send(data) }, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := workerman.NewWorker("websocket://127.0.0.1:0")
+			w.Protocol = &websocket.Server{Type: tc.typ}
+			w.OnMessage = tc.onMessage
+			fd := rawWebSocket(t, serve(t, w))
+			frame := maskedFrame(tc.typ, bin)
+			want := append([]byte{0x80 | byte(tc.typ), byte(len(bin))}, bin...)
+			got := make([]byte, len(want))
+			echo := func() {
+				if _, err := unix.Write(fd, frame); err != nil {
+					t.Fatal(err)
+				}
+				readFull(t, fd, got)
+			}
+			for range 100 {
+				echo() // the connection's first messages, and the runtime's warm-up
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("echo %q, want %q", got, want)
+			}
+			if n := testing.AllocsPerRun(2000, echo); n > tc.maxAllocs {
+				t.Errorf("%v allocations per message, want %v", n, tc.maxAllocs)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("echo %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// rawWebSocket opens a blocking TCP socket to addr and completes a
+// WebSocket handshake on it.
+func rawWebSocket(t *testing.T, addr string) int {
+	t.Helper()
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 10})
+	if err := unix.Connect(fd, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}); err != nil {
+		t.Fatal(err)
+	}
+	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + testKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := unix.Write(fd, []byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	// Read the answer a byte at a time so that nothing after it is taken.
+	var resp []byte
+	for !bytes.HasSuffix(resp, []byte("\r\n\r\n")) {
+		b := make([]byte, 1)
+		readFull(t, fd, b)
+		resp = append(resp, b[0])
+	}
+	if !bytes.HasPrefix(resp, []byte("HTTP/1.1 101 ")) {
+		t.Fatalf("handshake answer %q", resp)
+	}
+	return fd
+}
+
+// maskedFrame is a final client frame (payload under 126 bytes).
+func maskedFrame(op websocket.Opcode, payload []byte) []byte {
+	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
+	b := append([]byte{0x80 | byte(op), 0x80 | byte(len(payload))}, key[:]...)
+	for i, c := range payload {
+		b = append(b, c^key[i&3])
+	}
+	return b
+}
+
+func readFull(t *testing.T, fd int, b []byte) {
+	for got := 0; got < len(b); {
+		n, err := unix.Read(fd, b[got:])
+		if err != nil || n == 0 {
+			t.Fatalf("read: %d %v", n, err)
+		}
+		got += n
+	}
+}
