@@ -18,6 +18,9 @@ func (c *Connection) ringWrite(b []byte) SendResult {
 		c.sendFailed("send buffer full and drop package")
 		return SendFailed
 	}
+	if c.SendBufferLen() == 0 {
+		c.sendBuf, c.sendOff = c.queueFor(len(b)), 0
+	}
 	c.sendBuf = append(c.sendBuf, b...)
 	// While a send is in the kernel's hands this does nothing: the rest
 	// follows once it ends (HandleSent).
@@ -49,12 +52,7 @@ func (c *Connection) HandleSent(fd int, n int, err error) {
 		c.loop.Send(c.fd, c.sendBuf)
 		return
 	}
-	if cap(c.sendBuf) > 64<<10 {
-		c.sendBuf = nil
-	} else {
-		c.sendBuf = c.sendBuf[:0]
-	}
-	c.sendOff = 0
+	c.releaseQueue()
 	// Every send waits in the buffer on this path, so every one that
 	// empties it is a drain.
 	if c.OnBufferDrain != nil {

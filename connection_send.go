@@ -101,7 +101,7 @@ func (c *Connection) write(b []byte) SendResult {
 	}
 	if c.SendBufferLen() == 0 {
 		if c.deferSend {
-			c.sendBuf = append(c.sendBuf[:0], b...)
+			c.sendBuf = append(c.queueFor(len(b)), b...)
 			c.sendOff = 0
 			return SendQueued
 		}
@@ -120,7 +120,7 @@ func (c *Connection) write(b []byte) SendResult {
 			n = 0
 		}
 		c.bytesWritten += int64(n)
-		c.sendBuf = append(c.sendBuf[:0], b[n:]...)
+		c.sendBuf = append(c.queueFor(len(b)-n), b[n:]...)
 		c.sendOff = 0
 		c.setWritable(true)
 		c.checkBufferWillFull()
@@ -205,12 +205,7 @@ func (c *Connection) flush() {
 		c.setWritable(true)
 		return
 	}
-	if cap(c.sendBuf) > 64<<10 {
-		c.sendBuf = nil
-	} else {
-		c.sendBuf = c.sendBuf[:0]
-	}
-	c.sendOff = 0
+	c.releaseQueue()
 	c.setWritable(false)
 	if c.OnBufferDrain != nil {
 		c.OnBufferDrain(c)
