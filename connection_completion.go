@@ -18,10 +18,14 @@ func (c *Connection) ringWrite(b []byte) SendResult {
 		c.sendFailed("send buffer full and drop package")
 		return SendFailed
 	}
-	if c.SendBufferLen() == 0 {
-		c.sendBuf, c.sendOff = c.queueFor(len(b)), 0
+	switch {
+	case c.SendBufferLen() > 0:
+		c.sendBuf = append(c.sendBuf, b...)
+	case c.adoptQueue(b):
+		c.sendOff = 0
+	default:
+		c.sendBuf, c.sendOff = append(c.queueFor(len(b), len(b)), b...), 0
 	}
-	c.sendBuf = append(c.sendBuf, b...)
 	// While a send is in the kernel's hands this does nothing: the rest
 	// follows once it ends (HandleSent).
 	c.loop.Send(c.fd, c.sendBuf[c.sendOff:])

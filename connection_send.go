@@ -31,6 +31,7 @@ func (c *Connection) Send(data any) SendResult {
 	}
 	counters.P.MessagesOut++
 	buf, err := c.Protocol.Encode(c.scratch(), data, c)
+	defer reclaimLent() // what EncodeBuffer lent, if the queue did not adopt it
 	if err == ErrCloseAfterSend {
 		r := c.write(buf)
 		c.Close()
@@ -101,7 +102,9 @@ func (c *Connection) write(b []byte) SendResult {
 	}
 	if c.SendBufferLen() == 0 {
 		if c.deferSend {
-			c.sendBuf = append(c.queueFor(len(b)), b...)
+			if !c.adoptQueue(b) {
+				c.sendBuf = append(c.queueFor(len(b), len(b)), b...)
+			}
 			c.sendOff = 0
 			return SendQueued
 		}
@@ -120,8 +123,12 @@ func (c *Connection) write(b []byte) SendResult {
 			n = 0
 		}
 		c.bytesWritten += int64(n)
-		c.sendBuf = append(c.queueFor(len(b)-n), b[n:]...)
 		c.sendOff = 0
+		if c.adoptQueue(b) {
+			c.sendOff = n
+		} else {
+			c.sendBuf = append(c.queueFor(len(b)-n, len(b)), b[n:]...)
+		}
 		c.setWritable(true)
 		c.checkBufferWillFull()
 		return SendQueued

@@ -3,6 +3,7 @@ package websocket_test
 import (
 	"bytes"
 	"net/netip"
+	"runtime"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -122,4 +123,74 @@ func readFull(t *testing.T, fd int, b []byte) {
 		}
 		got += n
 	}
+}
+
+// TestLargeMessagesReuseBuffers: echoing 8 MiB messages that arrive in
+// 32 KiB fragments allocates next to nothing once the first one has been
+// echoed: the next are assembled in the buffer the first left behind, and
+// their echo is built in, and queued from, the connection's lent send
+// buffer, which the kernel cannot take at once. Every byte comes back.
+func TestLargeMessagesReuseBuffers(t *testing.T) {
+	const size, frag = 8 << 20, 32 << 10
+	w := workerman.NewWorker("websocket://127.0.0.1:0")
+	w.Protocol = &websocket.Server{Type: websocket.OpBinary}
+	w.OnConnect = func(c *workerman.Connection) { c.MaxPackageSize = 2 * size }
+	w.OnMessage = func(c *workerman.Connection, data any) { c.Send(data) }
+	fd := rawWebSocket(t, serve(t, w))
+	// The client's buffers are made before anything is counted.
+	msg := make([]byte, size)
+	var frames []byte
+	for off := 0; off < size; off += frag {
+		op := websocket.OpContinuation
+		if off == 0 {
+			op = websocket.OpBinary
+		}
+		frames = append(frames, maskedLongFrame(op, off+frag == size, msg[off:off+frag])...)
+	}
+	got := make([]byte, 10+size)
+	echo := func(x byte) {
+		// The same frames with every payload byte x: the mask is the
+		// same for every frame, and a frame's payload is a multiple of 4.
+		for off := 0; off < len(frames); off += 8 + frag {
+			for i := off + 8; i < off+8+frag; i++ {
+				frames[i] = x ^ frames[off+4+(i-off-8)&3]
+			}
+		}
+		if _, err := unix.Write(fd, frames); err != nil {
+			t.Fatal(err)
+		}
+		readFull(t, fd, got)
+		if !bytes.Equal(got[:10], []byte{0x82, 127, 0, 0, 0, 0, 0, size >> 16, 0, 0}) {
+			t.Fatalf("echo of message %q has header % x", x, got[:10])
+		}
+		for i, b := range got[10:] {
+			if b != x {
+				t.Fatalf("byte %d of the echo of message %q is %q", i, x, b)
+			}
+		}
+	}
+	echo('a')
+	for _, x := range []byte("bcd") {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		echo(x)
+		runtime.ReadMemStats(&after)
+		if n := after.TotalAlloc - before.TotalAlloc; n > size/16 {
+			t.Errorf("message %q: %d bytes allocated, want the buffers of the first message reused", x, n)
+		}
+	}
+}
+
+// maskedLongFrame is a client frame with a 16-bit length.
+func maskedLongFrame(op websocket.Opcode, fin bool, payload []byte) []byte {
+	b0 := byte(op)
+	if fin {
+		b0 |= 0x80
+	}
+	key := [4]byte{0x37, 0xfa, 0x21, 0x3d}
+	b := append([]byte{b0, 0x80 | 126, byte(len(payload) >> 8), byte(len(payload))}, key[:]...)
+	for i, c := range payload {
+		b = append(b, c^key[i&3])
+	}
+	return b
 }

@@ -500,18 +500,32 @@ func (e *engine) encode(dst []byte, data any, c *workerman.Connection, st *state
 		st.hs.pending = e.appendFrames(st.hs.pending, st, op, payload, fin, raw)
 		return dst, nil
 	}
-	if n := len(payload) + maxHeaderLen; n >= bigFrame && cap(dst)-len(dst) < n {
-		dst = outBuffer(dst, n)
-		dst = e.appendFrames(dst, st, op, payload, fin, raw)
-		keepOut(dst)
-	} else {
-		dst = e.appendFrames(dst, st, op, payload, fin, raw)
+	if n := e.frameRoom(st, len(payload)); n >= bigFrame && cap(dst)-len(dst) < n {
+		// Built in the connection's large buffer, which is queued as it
+		// is if the kernel does not take it all (see bigFrame).
+		dst = append(c.EncodeBuffer(len(dst)+n), dst...)
 	}
+	dst = e.appendFrames(dst, st, op, payload, fin, raw)
 	if op == OpClose {
 		st.flags |= flagCloseSent
 		return dst, workerman.ErrCloseAfterSend
 	}
 	return dst, nil
+}
+
+// frameRoom is an upper bound of the bytes that appendFrames adds for a
+// payload of n bytes: the headers of as many frames as MaxFrameSize makes,
+// and what compressing data that does not compress can add.
+func (e *engine) frameRoom(st *state, n int) int {
+	frames := 1
+	if e.maxFrame > 0 {
+		frames += n / e.maxFrame
+	}
+	room := n + frames*maxHeaderLen
+	if st.flags&flagDeflate != 0 {
+		room += n>>10 + 64
+	}
+	return room
 }
 
 func (e *engine) appendFrames(dst []byte, st *state, op Opcode, payload []byte, fin, raw bool) []byte {

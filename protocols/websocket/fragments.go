@@ -55,32 +55,10 @@ func keepSpareAfter(b []byte) {
 
 // Sending, a frame is built in the buffer the connection passes to
 // Encode, which the connection only reads until Send returns (it copies
-// what it queues). A frame too large for it is built in the process's
-// spare output buffer instead of a new one each time: as large as the
-// largest frame sent, it is kept for the next.
+// what it queues). A frame too large for it is built in the buffer
+// Connection.EncodeBuffer lends instead: memory that earlier large frames
+// already mapped, which the connection keeps as its send queue, without a
+// copy, when the kernel does not take the whole frame at once.
 
-// bigFrame is the frame size from which the spare output buffer is used.
+// bigFrame is the frame size from which the lent buffer is used.
 const bigFrame = 64 << 10
-
-var spareOut atomic.Pointer[[]byte]
-
-// outBuffer returns dst copied into the spare output buffer, with room
-// for n more bytes.
-func outBuffer(dst []byte, n int) []byte {
-	var b []byte
-	if p := spareOut.Swap(nil); p != nil {
-		b = (*p)[:0]
-	}
-	if cap(b) < len(dst)+n {
-		b = make([]byte, 0, len(dst)+n)
-	}
-	return append(b, dst...)
-}
-
-// keepOut makes b the spare output buffer, unless the spare is larger.
-func keepOut(b []byte) {
-	if cur := spareOut.Load(); cur != nil && cap(*cur) >= cap(b) {
-		return
-	}
-	spareOut.Store(&b)
-}
