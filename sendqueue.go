@@ -65,21 +65,15 @@ func (c *Connection) adoptQueue(b []byte) bool {
 	return true
 }
 
-// queueFor returns the connection's empty send queue with room for n
-// bytes, the rest of a send of size bytes: the spare when that has room, a
-// new buffer for the whole send otherwise, so that as a spare it has room
-// for what the kernel leaves of the next send of that size, however
-// little it takes. The queue must be empty.
-func (c *Connection) queueFor(n, size int) []byte {
-	switch {
-	case n <= cap(c.sendBuf) || n <= smallQueue:
-		return c.sendBuf[:0]
-	case cap(spareQueue) >= n:
+// queueFor returns the connection's empty send queue, with room for n
+// bytes when it or the spare has it. The queue must be empty.
+func (c *Connection) queueFor(n int) []byte {
+	if n > cap(c.sendBuf) && n > smallQueue && cap(spareQueue) >= n {
 		b := spareQueue[:0]
 		spareQueue, c.sendBuf = nil, nil
 		return b
 	}
-	return make([]byte, 0, size)
+	return c.sendBuf[:0]
 }
 
 // releaseQueue empties the written-out send queue, passing a large one to
