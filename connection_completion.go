@@ -50,10 +50,14 @@ func (c *Connection) HandleSent(fd int, n int, err error) {
 	c.sendOff += n
 	if rest := c.SendBufferLen(); rest > 0 {
 		// Nothing is in flight now: move the rest to the front so the
-		// buffer does not grow by what was already written.
-		copy(c.sendBuf, c.sendBuf[c.sendOff:])
-		c.sendBuf, c.sendOff = c.sendBuf[:rest], 0
-		c.loop.Send(c.fd, c.sendBuf)
+		// buffer does not grow by what was already written, once at
+		// least as much was written as is left. Moving the rest after
+		// every partial send would copy a large message over and over.
+		if c.sendOff >= rest {
+			copy(c.sendBuf, c.sendBuf[c.sendOff:])
+			c.sendBuf, c.sendOff = c.sendBuf[:rest], 0
+		}
+		c.loop.Send(c.fd, c.sendBuf[c.sendOff:])
 		return
 	}
 	c.releaseQueue()
