@@ -388,14 +388,14 @@ func stopAccepting(w *Worker) {
 	}
 	w.PauseAccept()
 	for i := 0; i < 4096; i++ {
-		nfd, sa, err := acceptSocket(w.fd)
+		nfd, remote, path, err := acceptSocket(w.fd)
 		if err != nil {
 			if err == unix.EINTR || err == unix.ECONNABORTED {
 				continue
 			}
 			break
 		}
-		w.serve(nfd, sa)
+		w.serve(nfd, remote, path)
 	}
 	w.Unlisten()
 }

@@ -81,9 +81,10 @@ func (c *Connection) destroy() {
 		br.close()
 	} else if c.fd >= 0 {
 		if c.loop.Watched(c.fd) {
-			c.loop.RemoveHandler(c.fd)
+			c.loop.RemoveAndClose(c.fd)
+		} else {
+			unix.Close(c.fd)
 		}
-		unix.Close(c.fd)
 	}
 	c.fd = -1
 	c.sendBuf, c.recvBuf, c.sendOff, c.pkgLen = nil, nil, 0, 0

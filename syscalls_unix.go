@@ -3,6 +3,7 @@
 package workerman
 
 import (
+	"net/netip"
 	"syscall"
 	"time"
 
@@ -31,7 +32,7 @@ func newSocket(family, stype int) (int, error) {
 	return fd, nil
 }
 
-func acceptSocket(fd int) (int, unix.Sockaddr, error) {
+func acceptSocket(fd int) (int, netip.AddrPort, string, error) {
 	syscall.ForkLock.RLock()
 	nfd, sa, err := unix.Accept(fd)
 	if err == nil {
@@ -39,14 +40,21 @@ func acceptSocket(fd int) (int, unix.Sockaddr, error) {
 	}
 	syscall.ForkLock.RUnlock()
 	if err != nil {
-		return -1, nil, err
+		return -1, netip.AddrPort{}, "", err
 	}
 	if err := unix.SetNonblock(nfd, true); err != nil {
 		unix.Close(nfd)
-		return -1, nil, err
+		return -1, netip.AddrPort{}, "", err
 	}
-	return nfd, sa, nil
+	if ua, ok := sa.(*unix.SockaddrUnix); ok {
+		return nfd, netip.AddrPort{}, ua.Name, nil
+	}
+	return nfd, sockaddrToAddrPort(sa), "", nil
 }
+
+// acceptedInheritsNoDelay is false here: TCP_NODELAY is set on each
+// accepted TCP socket.
+const acceptedInheritsNoDelay = false
 
 func newSocketpair(stype int) ([2]int, error) {
 	syscall.ForkLock.RLock()

@@ -1,6 +1,7 @@
 package workerman
 
 import (
+	"net/netip"
 	"os"
 	"time"
 
@@ -45,7 +46,7 @@ func (a *acceptor) HandleEvent(fd int, ev eventloop.Event) {
 				return
 			}
 		}
-		nfd, sa, err := acceptSocket(fd)
+		nfd, remote, path, err := acceptSocket(fd)
 		if err != nil {
 			switch err {
 			case unix.EAGAIN:
@@ -71,29 +72,31 @@ func (a *acceptor) HandleEvent(fd int, ev eventloop.Event) {
 		}
 		accepted++
 		a.rests = 0
-		w.serve(nfd, sa)
+		w.serve(nfd, remote, path)
 		if bal != nil {
 			bal.publish(len(w.Connections), true)
 		}
 	}
 }
 
-// serve wraps an accepted socket in a Connection.
-func (w *Worker) serve(fd int, sa unix.Sockaddr) {
+// serve wraps an accepted socket in a Connection; remote is the peer of a
+// TCP connection, path that of a Unix-socket one.
+func (w *Worker) serve(fd int, remote netip.AddrPort, path string) {
 	p := theProc()
-	if w.network() == "tcp" && !w.Socket.Nagle {
+	network := w.network()
+	if network == "tcp" && !w.Socket.Nagle && !acceptedInheritsNoDelay {
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 	}
 	c := w.newConnection(p)
 	c.fd = fd
-	c.transport = w.network()
-	if ua, ok := sa.(*unix.SockaddrUnix); ok {
-		c.unixPath = ua.Name
+	c.transport = network
+	if network == "unix" {
+		c.unixPath = path
 		if c.unixPath == "" {
 			c.unixPath = w.ep.path
 		}
 	} else {
-		c.remote = sockaddrToAddrPort(sa)
+		c.remote = remote
 	}
 	if w.Transport == "ssl" {
 		w.serveTLS(c)

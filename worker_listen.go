@@ -115,6 +115,17 @@ func (w *Worker) startAccepting() error {
 	if w.acc == nil {
 		w.acc = &acceptor{w: w}
 	}
+	if acceptedInheritsNoDelay && w.network() == "tcp" {
+		// Accepted sockets inherit the option; a listener inherited from
+		// the master gets it here too.
+		noDelay := 1
+		if w.Socket.Nagle {
+			noDelay = 0
+		}
+		if err := unix.SetsockoptInt(w.fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, noDelay); err != nil {
+			return os.NewSyscallError("setsockopt TCP_NODELAY", err)
+		}
+	}
 	var err error
 	switch {
 	case w.network() == "udp":

@@ -223,6 +223,20 @@ func (l *Loop) RemoveHandler(fd int) error {
 	return l.p.del(fd)
 }
 
+// RemoveAndClose stops watching fd and closes it. Closing a descriptor
+// ends its epoll registration by itself when no other descriptor refers to
+// the same file, so on epoll this makes one system call instead of the two
+// of RemoveHandler and close. A registration that a copy of the descriptor
+// keeps alive (a process forked meanwhile, until it executes its program)
+// only reports events that the loop discards.
+func (l *Loop) RemoveAndClose(fd int) error {
+	if fd < 0 || fd >= len(l.handlers) || l.handlers[fd].h == nil {
+		return errors.New("eventloop: descriptor not registered")
+	}
+	l.handlers[fd] = handlerSlot{}
+	return l.p.delClose(fd)
+}
+
 // Watched reports whether fd is registered.
 func (l *Loop) Watched(fd int) bool {
 	return fd >= 0 && fd < len(l.handlers) && l.handlers[fd].h != nil

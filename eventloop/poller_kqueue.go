@@ -120,6 +120,15 @@ func (p *poller) del(fd int) error {
 	return nil
 }
 
+// delClose removes fd and closes it.
+func (p *poller) delClose(fd int) error {
+	err := p.del(fd)
+	if cerr := unix.Close(fd); cerr != nil && err == nil {
+		err = os.NewSyscallError("close", cerr)
+	}
+	return err
+}
+
 // wait collects ready descriptors, blocking up to timeout milliseconds (-1
 // for no limit), dispatches them, and returns how many it dispatched.
 func (p *poller) wait(l *Loop, timeout int) (int, error) {

@@ -113,6 +113,18 @@ func (p *poller) del(fd int) error {
 	return nil
 }
 
+// delClose removes fd and closes it. An epoll registration ends with the
+// close, an io_uring one does not: the ring holds its own reference.
+func (p *poller) delClose(fd int) error {
+	if p.ring != nil && p.ring.owns(fd) {
+		p.ring.remove(fd)
+	}
+	if err := unix.Close(fd); err != nil {
+		return os.NewSyscallError("close", err)
+	}
+	return nil
+}
+
 // wait collects ready descriptors, blocking up to timeout milliseconds (-1
 // for no limit), dispatches them, and returns how many it dispatched. On
 // io_uring it collects completions, among them the epoll instance's own

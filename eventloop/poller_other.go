@@ -39,6 +39,7 @@ func (p *poller) wake() {
 func (p *poller) add(int, Event, uint32, bool) error { return ErrNoPoller }
 func (p *poller) mod(int, Event, uint32) error       { return ErrNoPoller }
 func (p *poller) del(int) error                      { return ErrNoPoller }
+func (p *poller) delClose(int) error                 { return ErrNoPoller }
 
 // wait blocks until a wake-up or until timeout milliseconds have passed
 // (-1 for no limit). It never dispatches anything.
