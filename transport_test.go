@@ -97,6 +97,37 @@ func TestUnixSocket(t *testing.T) {
 	}
 }
 
+// TestUnixSocketRemoteAddress: a Unix-socket connection's RemoteAddress is
+// the path the client bound, or the worker's socket path for an unnamed
+// client (the usual case).
+func TestUnixSocketRemoteAddress(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "wm.sock")
+	w := workerman.NewWorker("unix://" + path)
+	w.OnMessage = func(c *workerman.Connection, data any) {
+		c.Send(fmt.Sprintf("%s|%s|%d", c.RemoteAddress(), c.RemoteIP(), c.RemotePort()))
+	}
+	wmtest.Serve(t, w)
+	named := filepath.Join(dir, "client.sock")
+	for _, laddr := range []*net.UnixAddr{nil, {Name: named, Net: "unix"}} {
+		c, err := net.DialUnix("unix", laddr, &net.UnixAddr{Name: path, Net: "unix"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("who"))
+		buf := make([]byte, 256)
+		n, err := c.Read(buf)
+		c.Close()
+		want := path + "||0"
+		if laddr != nil {
+			want = named + "||0"
+		}
+		if got := string(buf[:n]); err != nil || got != want {
+			t.Fatalf("client bound to %v: server saw %q (%v), want %q", laddr, got, err, want)
+		}
+	}
+}
+
 // TestIPv6DualStack is the manual's ":::port": one worker reachable over
 // IPv4 and IPv6.
 func TestIPv6DualStack(t *testing.T) {
@@ -105,15 +136,19 @@ func TestIPv6DualStack(t *testing.T) {
 	}
 	port := freePort(t)
 	w := workerman.NewWorker(fmt.Sprintf("text://:::%d", port))
-	w.OnMessage = func(c *workerman.Connection, data any) { c.Send(c.RemoteIP()) }
+	w.OnMessage = func(c *workerman.Connection, data any) {
+		c.Send(fmt.Sprintf("%s %d %s", c.RemoteIP(), c.RemotePort(), c.RemoteAddress()))
+	}
 	wmtest.Serve(t, w)
 	for network, host := range map[string]string{"tcp4": "127.0.0.1", "tcp6": "::1"} {
 		c := dial(t, network, net.JoinHostPort(host, strconv.Itoa(port)))
 		c.Write([]byte("who\n"))
-		buf := make([]byte, 64)
+		buf := make([]byte, 128)
 		n, _ := c.Read(buf)
-		if got := strings.TrimSpace(string(buf[:n])); got != host {
-			t.Fatalf("%s: server saw %q, want %q", network, got, host)
+		la := c.LocalAddr().(*net.TCPAddr)
+		want := fmt.Sprintf("%s %d %s", host, la.Port, la.String())
+		if got := strings.TrimSpace(string(buf[:n])); got != want {
+			t.Fatalf("%s: server saw %q, want %q", network, got, want)
 		}
 	}
 	w6 := workerman.NewWorker("tcp://[::1]:0")

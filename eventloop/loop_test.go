@@ -228,3 +228,81 @@ func TestRoundTime(t *testing.T) {
 		t.Fatalf("the next round's reading is %v after the first; want at least 5ms", d)
 	}
 }
+
+// TestRemoveAndClose: the descriptor is closed (its peer sees the end), the
+// handler gets no further event, and a new descriptor that reuses the
+// number is watched afresh.
+func TestRemoveAndClose(t *testing.T) {
+	l := run(t)
+	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(pair[1])
+	var mu sync.Mutex
+	old, fresh := 0, 0
+	errc := make(chan error, 1)
+	l.Post(func() {
+		if err := l.AddHandler(pair[0], Readable, HandlerFunc(func(int, Event) {
+			mu.Lock()
+			old++
+			mu.Unlock()
+		})); err != nil {
+			errc <- err
+			return
+		}
+		err := l.RemoveAndClose(pair[0])
+		if err == nil && l.Watched(pair[0]) {
+			err = syscall.EEXIST
+		}
+		errc <- err
+	})
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	// The peer reads the end of the stream: the descriptor was closed.
+	buf := make([]byte, 1)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, err := syscall.Read(pair[1], buf)
+		if n == 0 && err == nil {
+			break
+		}
+		if err != syscall.EAGAIN || time.Now().After(deadline) {
+			t.Fatalf("peer read %d, %v; want the end of the stream", n, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := l.RemoveAndClose(pair[0]); err == nil {
+		t.Error("RemoveAndClose of a descriptor no longer watched succeeded")
+	}
+	again, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(again[1])
+	got := make(chan struct{}, 1)
+	l.Post(func() {
+		errc <- l.AddHandler(again[0], Readable, HandlerFunc(func(fd int, _ Event) {
+			mu.Lock()
+			fresh++
+			mu.Unlock()
+			l.RemoveAndClose(fd)
+			got <- struct{}{}
+		}))
+	})
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	syscall.Write(again[1], []byte("x"))
+	select {
+	case <-got:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the new descriptor's handler never ran")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if old != 0 || fresh != 1 {
+		t.Fatalf("old handler ran %d times, new one %d; want 0 and 1", old, fresh)
+	}
+}
