@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/workerman-go/workerman"
@@ -208,10 +209,38 @@ const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // AcceptKey returns the Sec-WebSocket-Accept value that answers a
 // Sec-WebSocket-Key (RFC 6455 section 4.2.2).
 func AcceptKey(key string) string {
-	h := sha1.New()
-	h.Write([]byte(key))
-	h.Write([]byte(acceptGUID))
-	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+	return string(appendAcceptKey(nil, key))
+}
+
+// appendAcceptKey appends AcceptKey(key) to b. A key of usual length (24
+// characters) is hashed from a buffer on the stack.
+func appendAcceptKey(b []byte, key string) []byte {
+	var in [64]byte
+	sum := sha1.Sum(append(append(in[:0], key...), acceptGUID...))
+	return base64.StdEncoding.AppendEncode(b, sum[:])
+}
+
+// requestReaders holds the readers that parse handshake requests.
+var requestReaders = sync.Pool{New: func() any {
+	return &requestReader{br: bufio.NewReaderSize(nil, 1024)}
+}}
+
+// requestReader is a bufio.Reader over the bytes of one handshake request.
+type requestReader struct {
+	src bytes.Reader
+	br  *bufio.Reader
+}
+
+// readRequest parses the handshake request pkg with a pooled reader.
+func readRequest(pkg []byte) (*http.Request, error) {
+	rr := requestReaders.Get().(*requestReader)
+	rr.src.Reset(pkg)
+	rr.br.Reset(&rr.src)
+	r, err := http.ReadRequest(rr.br)
+	rr.src.Reset(nil)
+	rr.br.Reset(nil)
+	requestReaders.Put(rr)
+	return r, err
 }
 
 // headerHasToken reports whether a comma-separated header contains token,
@@ -228,7 +257,7 @@ func headerHasToken(h http.Header, name, token string) bool {
 }
 
 func (e *engine) serverHandshake(pkg []byte, c *workerman.Connection, st *state) {
-	r, err := http.ReadRequest(bufio.NewReaderSize(bytes.NewReader(pkg), max(len(pkg), 16)))
+	r, err := readRequest(pkg)
 	if err != nil {
 		refuse(c, http.StatusBadRequest, "malformed handshake request: "+err.Error()+"\n", nil)
 		return
@@ -315,7 +344,7 @@ func (e *engine) serverHandshake(pkg []byte, c *workerman.Connection, st *state)
 
 	var b []byte
 	b = append(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
-	b = append(b, AcceptKey(key)...)
+	b = appendAcceptKey(b, key)
 	b = append(b, "\r\n"...)
 	if st.sub > 0 {
 		b = append(b, "Sec-WebSocket-Protocol: "...)
