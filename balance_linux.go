@@ -23,9 +23,9 @@ import (
 // process accepts only while it holds no more than the least loaded of its
 // accepting siblings. Past that it kicks that sibling, which then accepts
 // what is waiting, and steps out of the line of waiters for balanceRest, so
-// that the kernel wakes a sibling for the next connections. After every
-// accept a process moves to the back of the line (RequeueSharedListener),
-// so idle processes take turns. A sibling that takes nothing for
+// that the kernel wakes a sibling for the next connections. After it
+// accepted, a process moves to the back of the line (RequeueSharedListener,
+// at most once per requeueEvery), so idle processes take turns. A sibling that takes nothing for
 // balanceForceAfter rests in a row (stuck in a long callback, say) does not
 // hold connections back: the process then takes one whatever the counts.
 

@@ -18,18 +18,32 @@ type acceptor struct {
 	force   bool // take one connection whatever the balance says
 	rests   int  // rests in a row without an accept
 	backoff int  // timer id while accept is paused for lack of descriptors
+	// requeued is when the shared listener last moved to the back of the
+	// line of waiters.
+	requeued time.Time
 }
 
 // acceptBatch bounds how many connections one readiness event accepts, so
 // a flood cannot starve established connections.
 const acceptBatch = 128
 
+// requeueEvery bounds how often a process that accepted moves to the back
+// of the line of processes waiting on a shared listener: each move costs
+// two system calls, which at one per accept would be most of a short
+// connection's cost. The counts stay even regardless, since a process that
+// holds more than a sibling hands the next connections over (see "Fair
+// accept" in balance_linux.go).
+const requeueEvery = time.Millisecond
+
 func (a *acceptor) HandleEvent(fd int, ev eventloop.Event) {
 	w := a.w
 	accepted := 0
 	defer func() {
 		if accepted > 0 && a.shared && !a.resting && w.accepting && w.fd == fd {
-			theProc().loop.RequeueSharedListener(fd)
+			if now := time.Now(); now.Sub(a.requeued) >= requeueEvery {
+				a.requeued = now
+				theProc().loop.RequeueSharedListener(fd)
+			}
 		}
 	}()
 	bal := w.bal
