@@ -7,7 +7,8 @@ import "github.com/workerman-go/workerman/internal/counters"
 // buffers and calls HandleRecv, and the connection's output waits in
 // sendBuf until the loop hands it to the kernel at the end of the round
 // (eventloop.Loop.Send) and reports it written with HandleSent. The epoll
-// path in connection.go does not pass through here.
+// path in connection_read.go and connection_send.go does not pass through
+// here.
 
 // ringWrite queues b behind what is already waiting and asks the loop to
 // send it. Sends of one round leave together in one system call, so the
