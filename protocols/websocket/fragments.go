@@ -1,7 +1,6 @@
 package websocket
 
 import (
-	"slices"
 	"sync/atomic"
 
 	"github.com/workerman-go/workerman"
@@ -36,7 +35,22 @@ func growFrag(frag []byte, n, limit int) []byte {
 	if c > limit {
 		c = max(limit, need)
 	}
-	return slices.Grow(frag, c-len(frag))
+	b := make([]byte, len(frag), c)
+	appendInPieces(b[:0], frag)
+	return b
+}
+
+// appendInPieces appends src to dst in pieces of 256 KiB. A copy of
+// megabytes in one call cannot be interrupted, and the garbage collector,
+// which has to stop the loop goroutine to scan its stack, spins on another
+// core until it ends; between pieces the goroutine can be stopped.
+func appendInPieces(dst, src []byte) []byte {
+	const piece = 256 << 10
+	for len(src) > piece {
+		dst = append(dst, src[:piece]...)
+		src = src[piece:]
+	}
+	return append(dst, src...)
 }
 
 // keepSpare makes b the spare buffer, unless the spare is larger.

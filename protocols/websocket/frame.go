@@ -179,7 +179,7 @@ func appendHeader(dst []byte, b0 byte, length int, masked bool, key uint32) []by
 func appendFrame(dst []byte, b0 byte, payload []byte, masked bool, key uint32) []byte {
 	dst = appendHeader(dst, b0, len(payload), masked, key)
 	start := len(dst)
-	dst = append(dst, payload...)
+	dst = appendInPieces(dst, payload)
 	if masked {
 		maskBytes(key, dst[start:])
 	}
