@@ -141,6 +141,8 @@ type connExt struct {
 	// local is the local address of a connection served without a
 	// descriptor of its own (see worker_portable.go).
 	local netip.AddrPort
+	// pipeTo and pipeFrom link the connections of a Pipe.
+	pipeTo, pipeFrom *Connection
 }
 
 // bridge is an I/O source that is not a pollable descriptor, such as a

@@ -252,12 +252,25 @@ func (c *Connection) ResumeRecv() {
 // Pipe forwards everything received on c to dst, with flow control: when
 // dst's send buffer fills, c stops reading until dst drains. When c closes,
 // dst is closed after its buffer is flushed.
+//
+// The callbacks it sets are plain functions that find the other connection
+// through c and dst, so piping a connection allocates nothing per callback.
 func (c *Connection) Pipe(dst *Connection) {
 	c.checkLoop("Pipe")
-	c.OnMessage = func(_ *Connection, data any) {
-		dst.Send(data)
+	if c.ext == nil {
+		c.ext = &connExt{}
 	}
-	c.OnClose = func(*Connection) { dst.Close() }
-	dst.OnBufferFull = func(*Connection) { c.PauseRecv() }
-	dst.OnBufferDrain = func(*Connection) { c.ResumeRecv() }
+	if dst.ext == nil {
+		dst.ext = &connExt{}
+	}
+	c.ext.pipeTo, dst.ext.pipeFrom = dst, c
+	c.OnMessage = pipeMessage
+	c.OnClose = pipeClose
+	dst.OnBufferFull = pipeFull
+	dst.OnBufferDrain = pipeDrain
 }
+
+func pipeMessage(c *Connection, data any) { c.ext.pipeTo.Send(data) }
+func pipeClose(c *Connection)             { c.ext.pipeTo.Close() }
+func pipeFull(dst *Connection)            { dst.ext.pipeFrom.PauseRecv() }
+func pipeDrain(dst *Connection)           { dst.ext.pipeFrom.ResumeRecv() }

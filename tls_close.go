@@ -33,6 +33,7 @@ func (b *tlsLoop) close() {
 		return
 	}
 	b.closed = true
+	tlsPending.remove(b)
 	if b.timer != 0 {
 		b.loop.DelTimer(b.timer)
 		b.timer = 0

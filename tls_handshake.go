@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/workerman-go/workerman/eventloop"
 	"github.com/workerman-go/workerman/internal/unix"
@@ -18,15 +19,14 @@ const tlsHandshakeInMax = 128 << 10
 
 // tlsHandshake is what the loop and the handshake goroutine share.
 type tlsHandshake struct {
+	b       *tlsLoop
 	fd      int
-	rec     *recordCursor // the transport's
-	post    func(func())
-	resume  func() // run on the loop when a stalled read may go on
 	mu      sync.Mutex
 	cond    sync.Cond
 	in      []byte
-	err     error // no more input: the peer's end, or the loop gave up
-	stalled bool  // the loop stopped reading: in is full
+	buf     []byte // the buffer in starts in, from tlsHandshakeBufs
+	err     error  // no more input: the peer's end, or the loop gave up
+	stalled bool   // the loop stopped reading: in is full
 	abort   atomic.Bool
 }
 
@@ -41,7 +41,7 @@ func (h *tlsHandshake) read(p []byte) (int, error) {
 		h.mu.Unlock()
 		return 0, err
 	}
-	n := h.rec.take(h.in, len(p))
+	n := h.b.tr.rec.take(h.in, len(p))
 	copy(p, h.in[:n])
 	if n == len(h.in) {
 		h.in = h.in[:0]
@@ -54,9 +54,17 @@ func (h *tlsHandshake) read(p []byte) (int, error) {
 	}
 	h.mu.Unlock()
 	if resume {
-		h.post(h.resume)
+		h.b.loop.Post(h.b.resumeHandshakeInput)
 	}
 	return n, nil
+}
+
+// resumeHandshakeInput runs on the loop when a stalled handshake read may
+// go on.
+func (b *tlsLoop) resumeHandshakeInput() {
+	if !b.ready && !b.closed && b.hs != nil {
+		b.c.setEvents(eventloop.Readable)
+	}
 }
 
 // write runs on the handshake goroutine: it writes a flight to the
@@ -88,6 +96,12 @@ func (h *tlsHandshake) write(p []byte) (int, error) {
 // reports whether the loop should stop reading.
 func (h *tlsHandshake) feed(data []byte, err error) (stop bool) {
 	h.mu.Lock()
+	if len(h.in) == 0 && len(data) > 0 {
+		if h.buf == nil {
+			h.buf = tlsHandshakeBufs.get()
+		}
+		h.in = h.buf[:0]
+	}
 	h.in = append(h.in, data...)
 	if err != nil && h.err == nil {
 		h.err = err
@@ -101,6 +115,43 @@ func (h *tlsHandshake) feed(data []byte, err error) (stop bool) {
 	return stop
 }
 
+// tlsHandshakeBufs keeps the buffers of handshakes that have ended for
+// the next ones (an allocation each otherwise). It is used on the loop
+// only.
+var tlsHandshakeBufs tlsBufStack
+
+type tlsBufStack [][]byte
+
+const (
+	tlsHandshakeBufSize = 4 << 10
+	tlsHandshakeBufsMax = 64
+)
+
+func (s *tlsBufStack) get() []byte {
+	if n := len(*s); n > 0 {
+		b := (*s)[n-1]
+		(*s)[n-1] = nil
+		*s = (*s)[:n-1]
+		return b
+	}
+	return make([]byte, 0, tlsHandshakeBufSize)
+}
+
+func (s *tlsBufStack) put(b []byte) {
+	if cap(b) == tlsHandshakeBufSize && len(*s) < tlsHandshakeBufsMax {
+		*s = append(*s, b[:0])
+	}
+}
+
+// release gives the input buffer back once the goroutine has ended, unless
+// what is left in it is still to be read.
+func (h *tlsHandshake) release() {
+	if len(h.in) == 0 && h.buf != nil {
+		tlsHandshakeBufs.put(h.buf)
+	}
+	h.buf, h.in = nil, nil
+}
+
 // fail makes the handshake goroutine give up.
 func (h *tlsHandshake) fail(err error) {
 	h.abort.Store(true)
@@ -111,11 +162,159 @@ var errHandshakeTimeout = errors.New("workerman: tls handshake timed out")
 
 func (b *tlsLoop) startHandshake() {
 	b.hsRunning = true
-	tc, post := b.tc, b.loop.Post
-	go func() {
-		err := tc.Handshake()
-		post(func() { b.handshakeDone(err) })
-	}()
+	go b.runHandshake()
+}
+
+// runHandshake is the handshake goroutine. Its outcome reaches the loop
+// through tlsFinished.
+func (b *tlsLoop) runHandshake() {
+	b.hsErr = b.tc.Handshake()
+	tlsFinished.add(b)
+}
+
+// tlsFinished holds the connections whose handshake goroutine has ended,
+// until the loop takes them: one task posted to the loop takes all that
+// have ended meanwhile, and no closure is made per handshake.
+var tlsFinished tlsFinishedQueue
+
+type tlsFinishedQueue struct {
+	mu      sync.Mutex
+	ready   []*tlsLoop
+	spare   []*tlsLoop
+	takeAll func()
+}
+
+func (q *tlsFinishedQueue) add(b *tlsLoop) {
+	q.mu.Lock()
+	first := len(q.ready) == 0
+	q.ready = append(q.ready, b)
+	if q.takeAll == nil {
+		q.takeAll = q.take
+	}
+	f := q.takeAll
+	q.mu.Unlock()
+	if first {
+		b.loop.Post(f)
+	}
+}
+
+// take runs on the loop.
+func (q *tlsFinishedQueue) take() {
+	q.mu.Lock()
+	list := q.ready
+	q.ready, q.spare = q.spare[:0], nil
+	q.mu.Unlock()
+	for i, b := range list {
+		list[i] = nil
+		err := b.hsErr
+		b.hsErr = nil
+		b.handshakeDone(err)
+	}
+	q.mu.Lock()
+	if q.spare == nil {
+		q.spare = list[:0]
+	}
+	q.mu.Unlock()
+}
+
+// tlsPending lists the server handshakes in progress, the one due to time
+// out first at the front, with one loop timer for the front one instead
+// of one per connection. It is used on the loop only.
+var tlsPending tlsPendingList
+
+type tlsPendingList struct {
+	head, tail *tlsLoop
+	timer      int
+	timerAt    int64 // when the timer fires (UnixNano)
+	expire     func()
+}
+
+type tlsPendingLink struct {
+	prev, next *tlsLoop
+	deadline   int64 // UnixNano
+	listed     bool
+}
+
+// add lists b, whose handshake must end within timeout.
+func (l *tlsPendingList) add(b *tlsLoop, timeout time.Duration) {
+	p := &b.pending
+	p.deadline = time.Now().Add(timeout).UnixNano()
+	p.listed = true
+	// Usually the last; walk back past any later deadline (the timeout
+	// was shortened).
+	at := l.tail
+	for at != nil && at.pending.deadline > p.deadline {
+		at = at.pending.prev
+	}
+	p.prev = at
+	if at == nil {
+		p.next, l.head = l.head, b
+	} else {
+		p.next, at.pending.next = at.pending.next, b
+	}
+	if p.next == nil {
+		l.tail = b
+	} else {
+		p.next.pending.prev = b
+	}
+	l.arm(b.loop)
+}
+
+// remove unlists b, if it is listed.
+func (l *tlsPendingList) remove(b *tlsLoop) {
+	p := &b.pending
+	if !p.listed {
+		return
+	}
+	if p.prev == nil {
+		l.head = p.next
+	} else {
+		p.prev.pending.next = p.next
+	}
+	if p.next == nil {
+		l.tail = p.prev
+	} else {
+		p.next.pending.prev = p.prev
+	}
+	*p = tlsPendingLink{}
+}
+
+// arm makes sure the timer fires no later than the front's deadline.
+func (l *tlsPendingList) arm(loop *eventloop.Loop) {
+	if l.head == nil {
+		return
+	}
+	due := l.head.pending.deadline
+	if l.timer != 0 && l.timerAt <= due {
+		return
+	}
+	if l.timer != 0 {
+		loop.DelTimer(l.timer)
+	}
+	if l.expire == nil {
+		l.expire = l.expireDue
+	}
+	l.timerAt = due
+	l.timer = loop.AddTimer(time.Duration(due-time.Now().UnixNano()), false, l.expire)
+}
+
+// expireDue ends the handshakes whose time is up.
+func (l *tlsPendingList) expireDue() {
+	l.timer = 0
+	var loop *eventloop.Loop
+	now := time.Now().UnixNano()
+	for l.head != nil && l.head.pending.deadline <= now {
+		b := l.head
+		loop = b.loop
+		l.remove(b)
+		b.handshakeTimeout()
+	}
+	if l.head != nil {
+		if loop == nil {
+			loop = l.head.loop
+		}
+		l.arm(loop)
+	}
 }
 
 func (b *tlsLoop) handshakeTimeout() {
@@ -167,9 +366,11 @@ func (b *tlsLoop) handshakeDone(err error) {
 	b.hsRunning = false
 	c := b.c
 	if b.closed {
+		b.hsState.release()
 		unix.Close(b.fd)
 		return
 	}
+	tlsPending.remove(b)
 	if b.timer != 0 {
 		b.loop.DelTimer(b.timer)
 		b.timer = 0
@@ -190,10 +391,15 @@ func (b *tlsLoop) handshakeDone(err error) {
 	// From here on the loop serves the connection alone.
 	hs := b.hs
 	hs.mu.Lock()
-	b.tr.src, b.tr.srcShared = hs.in, false
+	if len(hs.in) > 0 {
+		b.tr.src, b.tr.srcShared = hs.in, false
+	}
 	b.tr.eof = hs.err != nil
+	hs.release()
+	hs.err = nil
 	hs.mu.Unlock()
 	b.hs, b.tr.hs = nil, nil
+	b.tr.rec.afterHandshake(b.tc.ConnectionState().Version)
 	b.ready = true
 	if !b.tr.eof {
 		ev := eventloop.Readable

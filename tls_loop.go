@@ -49,21 +49,25 @@ type tlsLoop struct {
 	batching  bool // gathering output while input is processed
 	watched   bool // fd is registered with the loop
 	hsRunning bool // the handshake goroutine has not reported yet
-	timer     int  // handshake timeout
+	timer     int  // client side: handshake timeout
 	hs        *tlsHandshake
+	hsErr     error // the handshake's outcome, set by its goroutine
 	linger    *tlsLinger
+
+	// Held here rather than allocated apart: the handshake's state (hs
+	// points to it while the handshake runs), the connection's extension
+	// (server side), and the server handshake's place in tlsPending.
+	hsState tlsHandshake
+	ext     connExt
+	pending tlsPendingLink
 }
 
 func newTLSLoop(c *Connection) *tlsLoop {
 	b := &tlsLoop{c: c, loop: c.loop, fd: c.fd}
 	b.tr.b = b
-	hs := &tlsHandshake{fd: c.fd, rec: &b.tr.rec, post: c.loop.Post}
+	hs := &b.hsState
+	hs.b, hs.fd = b, c.fd
 	hs.cond.L = &hs.mu
-	hs.resume = func() {
-		if !b.ready && !b.closed && b.hs == hs {
-			b.c.setEvents(eventloop.Readable)
-		}
-	}
 	b.hs, b.tr.hs = hs, hs
 	return b
 }
@@ -86,7 +90,8 @@ func (w *Worker) serveTLS(c *Connection) {
 	b := newTLSLoop(c)
 	b.w = w
 	b.tc = tls.Server(&b.tr, w.TLSConfig)
-	c.ext = &connExt{bridge: b}
+	b.ext.bridge = b
+	c.ext = &b.ext
 	if err := c.loop.AddHandler(c.fd, eventloop.Readable, b); err != nil {
 		logger().Error("cannot watch connection", "err", err)
 		unix.Close(c.fd)
@@ -95,7 +100,7 @@ func (w *Worker) serveTLS(c *Connection) {
 		return
 	}
 	b.watched, c.events = true, eventloop.Readable
-	b.timer = c.loop.AddTimer(TLSHandshakeTimeout, false, b.handshakeTimeout)
+	tlsPending.add(b, TLSHandshakeTimeout)
 }
 
 // startClientTLS starts the client side of a TLS connection after its TCP

@@ -1,6 +1,7 @@
 package workerman
 
 import (
+	"crypto/tls"
 	"io"
 	"net"
 	"time"
@@ -130,12 +131,34 @@ type recordCursor struct {
 	// application data), never too low: crypto/tls asks for input only
 	// once it has processed every whole record it holds.
 	held int
+	// app counts the records of held that are of type application_data.
+	app int
+}
+
+// recordTypeAppData is the TLS record type of application data (and, in
+// TLS 1.3, of every encrypted record).
+const recordTypeAppData = 23
+
+// afterHandshake sets held once the handshake is done. The handshake
+// ended with the record that its last read completed, and processed every
+// record before it: what may be left in crypto/tls are the records of
+// that read after it. Only records of type application_data can hold
+// application data; in TLS 1.3 the peer's Finished is one of them too.
+// Without this, held would count the handshake's last records, and the
+// first Read after the handshake would find nothing and cost crypto/tls
+// an allocation.
+func (r *recordCursor) afterHandshake(version uint16) {
+	held := r.app
+	if version == tls.VersionTLS13 {
+		held--
+	}
+	r.held, r.app = max(held, 0), 0
 }
 
 // take hands over up to max bytes of src and returns how many.
 func (r *recordCursor) take(src []byte, max int) int {
 	lim := min(len(src), max)
-	recs := 0
+	recs, app := 0, 0
 	for pos := 0; pos < lim; {
 		if r.nh < len(r.hdr) {
 			k := copy(r.hdr[r.nh:], src[pos:lim])
@@ -154,8 +177,11 @@ func (r *recordCursor) take(src []byte, max int) int {
 		}
 		r.nh = 0
 		recs++
+		if r.hdr[0] == recordTypeAppData {
+			app++
+		}
 	}
-	r.held = recs
+	r.held, r.app = recs, app
 	return lim
 }
 
