@@ -4,15 +4,19 @@ package workerman_test
 
 import (
 	"bufio"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/workerman-go/workerman"
+	"github.com/workerman-go/workerman/internal/wmtest"
 )
 
 // relay forwards connections from a listener of its own to target. The
@@ -175,5 +179,122 @@ func TestTLSBridgedPath(t *testing.T) {
 	rest, err := io.ReadAll(r)
 	if err != nil || len(rest) != 1<<20+1 {
 		t.Fatalf("read %d bytes after Close: %v", len(rest), err)
+	}
+}
+
+// coalescingRelay forwards connections to target like relay, but gathers
+// the client's bytes that arrive within a few milliseconds of each other
+// and writes them on at once: the client's last handshake flight and the
+// data it writes right after reach the server in one piece.
+func coalescingRelay(t *testing.T, target string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				return
+			}
+			go func() { io.Copy(c, s); c.Close() }()
+			go func() {
+				defer s.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					c.SetReadDeadline(time.Time{})
+					n, err := c.Read(buf)
+					for err == nil && n < len(buf) {
+						c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+						var k int
+						k, err = c.Read(buf[n:])
+						n += k
+					}
+					if n > 0 {
+						if _, werr := s.Write(buf[:n]); werr != nil {
+							return
+						}
+					}
+					if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestTLSDataWithLastHandshakeFlight checks input that arrives in the same
+// read as the end of the handshake (the client's Finished) is delivered
+// without further input from the client, in TLS 1.3 and 1.2, first
+// connections and resumed ones.
+func TestTLSDataWithLastHandshakeFlight(t *testing.T) {
+	e := newTLSEnv(t)
+	_, addr := serveTLS(t, e, "text://127.0.0.1:0", func(w *workerman.Worker) {
+		w.OnMessage = func(c *workerman.Connection, data any) { c.Send("echo:" + data.(string)) }
+	})
+	via := coalescingRelay(t, addr)
+	for _, version := range []uint16{tls.VersionTLS13, tls.VersionTLS12} {
+		cfg := e.clientConfig()
+		cfg.MaxVersion = version
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+		for _, round := range []string{"full", "resumed"} {
+			t.Run(fmt.Sprintf("%s/%s", tls.VersionName(version), round), func(t *testing.T) {
+				c := tlsDial(t, via, cfg)
+				if err := c.Handshake(); err != nil {
+					t.Fatal(err)
+				}
+				// Written at once after the client's Finished: the relay
+				// hands both to the server together.
+				if _, err := io.WriteString(c, "hello\n"); err != nil {
+					t.Fatal(err)
+				}
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				line, err := bufio.NewReader(c).ReadString('\n')
+				if err != nil || line != "echo:hello\n" {
+					t.Fatalf("got %q %v, want the echo", line, err)
+				}
+			})
+		}
+	}
+}
+
+// TestTLSHandshakeTimeoutShortened checks a handshake started after
+// TLSHandshakeTimeout was shortened times out on its own deadline, not
+// after the handshakes started before with a longer one.
+func TestTLSHandshakeTimeoutShortened(t *testing.T) {
+	e := newTLSEnv(t)
+	_, addr := serveTLS(t, e, "tcp://127.0.0.1:0", nil)
+	old := workerman.TLSHandshakeTimeout
+	defer wmtest.Do(func() { workerman.TLSHandshakeTimeout = old })
+	silent := func() net.Conn {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	wmtest.Do(func() { workerman.TLSHandshakeTimeout = 20 * time.Second })
+	long := silent()
+	// Let the server accept it before the timeout changes.
+	time.Sleep(100 * time.Millisecond)
+	wmtest.Do(func() { workerman.TLSHandshakeTimeout = 200 * time.Millisecond })
+	short := silent()
+	short.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := short.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("short timeout: read %v, want EOF within 5s", err)
+	}
+	long.SetDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, err := long.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("long timeout: read %v, want the connection still open", err)
 	}
 }
