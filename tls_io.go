@@ -184,13 +184,27 @@ func (b *tlsLoop) output(p []byte) (int, error) {
 			if err != nil && err != unix.EAGAIN && err != unix.EINTR {
 				return 0, err
 			}
-			c.sendBuf = append(c.sendBuf, p[max(n, 0):]...)
+			b.queue(p[max(n, 0):])
 			c.setWritable(true)
 			return len(p), nil
 		}
 	}
-	c.sendBuf = append(c.sendBuf, p...)
+	b.queue(p)
 	return len(p), nil
+}
+
+// queue appends sealed records to the send buffer. When the buffer has to
+// grow it doubles: append grows a large slice by a quarter at a time, so
+// a buffer filling up to MaxSendBufferSize behind a slow peer would be
+// copied and allocated about three times as often.
+func (b *tlsLoop) queue(p []byte) {
+	c := b.c
+	if n := len(c.sendBuf) + len(p); n > cap(c.sendBuf) {
+		grown := make([]byte, len(c.sendBuf), max(n, 2*cap(c.sendBuf)))
+		copy(grown, c.sendBuf)
+		c.sendBuf = grown
+	}
+	c.sendBuf = append(c.sendBuf, p...)
 }
 
 // flushBatch writes the records gathered while input was processed.
