@@ -180,13 +180,13 @@ var tlsFinished tlsFinishedQueue
 type tlsFinishedQueue struct {
 	mu      sync.Mutex
 	ready   []*tlsLoop
-	spare   []*tlsLoop
+	next    int // ready[next:] are waiting
 	takeAll func()
 }
 
 func (q *tlsFinishedQueue) add(b *tlsLoop) {
 	q.mu.Lock()
-	first := len(q.ready) == 0
+	first := q.next == len(q.ready)
 	q.ready = append(q.ready, b)
 	if q.takeAll == nil {
 		q.takeAll = q.take
@@ -198,23 +198,37 @@ func (q *tlsFinishedQueue) add(b *tlsLoop) {
 	}
 }
 
-// take runs on the loop.
+// take runs on the loop. It takes one connection at a time, so that those
+// ending meanwhile are taken too, and a panic in a callback leaves the
+// others waiting for a task posted again.
 func (q *tlsFinishedQueue) take() {
-	q.mu.Lock()
-	list := q.ready
-	q.ready, q.spare = q.spare[:0], nil
-	q.mu.Unlock()
-	for i, b := range list {
-		list[i] = nil
+	var loop *eventloop.Loop
+	defer func() {
+		q.mu.Lock()
+		left := q.next < len(q.ready)
+		f := q.takeAll
+		q.mu.Unlock()
+		if left && loop != nil {
+			loop.Post(f)
+		}
+	}()
+	for {
+		q.mu.Lock()
+		if q.next == len(q.ready) {
+			clear(q.ready)
+			q.ready, q.next = q.ready[:0], 0
+			q.mu.Unlock()
+			return
+		}
+		b := q.ready[q.next]
+		q.ready[q.next] = nil
+		q.next++
+		q.mu.Unlock()
+		loop = b.loop
 		err := b.hsErr
 		b.hsErr = nil
 		b.handshakeDone(err)
 	}
-	q.mu.Lock()
-	if q.spare == nil {
-		q.spare = list[:0]
-	}
-	q.mu.Unlock()
 }
 
 // tlsPending lists the server handshakes in progress, the one due to time
