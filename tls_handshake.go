@@ -299,7 +299,9 @@ func (l *tlsPendingList) arm(loop *eventloop.Loop) {
 		return
 	}
 	due := l.head.pending.deadline
-	if l.timer != 0 && l.timerAt <= due {
+	// The timer may be gone without firing: Timers.DelAll deletes every
+	// timer of the process.
+	if l.timer != 0 && l.timerAt <= due && loop.HasTimer(l.timer) {
 		return
 	}
 	if l.timer != 0 {

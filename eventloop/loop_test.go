@@ -80,6 +80,37 @@ func TestTimersFireInOrder(t *testing.T) {
 	}
 }
 
+// TestHasTimer checks HasTimer follows a timer's life: live once added,
+// gone once a one-shot timer fired, once deleted, and after DelAllTimers.
+func TestHasTimer(t *testing.T) {
+	l := run(t)
+	fired := make(chan struct{})
+	once := l.AddTimer(10*time.Millisecond, false, func() { close(fired) })
+	kept := l.AddTimer(time.Hour, true, func() {})
+	deleted := l.AddTimer(time.Hour, false, func() {})
+	if !l.HasTimer(once) || !l.HasTimer(kept) || !l.HasTimer(deleted) {
+		t.Fatal("a timer just added is not live")
+	}
+	l.DelTimer(deleted)
+	if l.HasTimer(deleted) {
+		t.Fatal("a deleted timer is still live")
+	}
+	<-fired
+	done := make(chan struct{})
+	l.Post(func() { close(done) })
+	<-done
+	if l.HasTimer(once) {
+		t.Fatal("a one-shot timer that fired is still live")
+	}
+	if !l.HasTimer(kept) {
+		t.Fatal("a persistent timer is gone")
+	}
+	l.DelAllTimers()
+	if l.HasTimer(kept) {
+		t.Fatal("a timer is live after DelAllTimers")
+	}
+}
+
 // TestRemovedHandlerGetsNoStaleEvent makes two descriptors readable in the
 // same round; whichever handler runs first removes the other, whose event
 // (already collected by epoll_wait) must then be discarded.

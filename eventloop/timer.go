@@ -86,6 +86,15 @@ func (l *Loop) DelTimer(id int) bool {
 	return true
 }
 
+// HasTimer reports whether the timer with the given id is live: added, not
+// deleted, and not yet fired if it runs once.
+func (l *Loop) HasTimer(id int) bool {
+	l.mu.Lock()
+	_, ok := l.timerByID[id]
+	l.mu.Unlock()
+	return ok
+}
+
 // DelAllTimers cancels every timer of the loop.
 func (l *Loop) DelAllTimers() {
 	l.mu.Lock()
