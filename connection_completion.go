@@ -25,7 +25,7 @@ func (c *Connection) ringWrite(b []byte) SendResult {
 	case c.adoptQueue(b):
 		c.sendOff = 0
 	default:
-		c.sendBuf, c.sendOff = append(c.queueFor(len(b)), b...), 0
+		c.sendBuf, c.sendOff = append(c.queueFor(len(b), len(b)), b...), 0
 	}
 	// While a send is in the kernel's hands this does nothing: the rest
 	// follows once it ends (HandleSent).

@@ -103,7 +103,7 @@ func (c *Connection) write(b []byte) SendResult {
 	if c.SendBufferLen() == 0 {
 		if c.deferSend {
 			if !c.adoptQueue(b) {
-				c.sendBuf = append(c.queueFor(len(b)), b...)
+				c.sendBuf = append(c.queueFor(len(b), len(b)), b...)
 			}
 			c.sendOff = 0
 			return SendQueued
@@ -127,7 +127,7 @@ func (c *Connection) write(b []byte) SendResult {
 		if c.adoptQueue(b) {
 			c.sendOff = n
 		} else {
-			c.sendBuf = append(c.queueFor(len(b)-n), b[n:]...)
+			c.sendBuf = append(c.queueFor(len(b)-n, len(b)), b[n:]...)
 		}
 		c.setWritable(true)
 		c.checkBufferWillFull()

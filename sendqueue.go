@@ -65,15 +65,21 @@ func (c *Connection) adoptQueue(b []byte) bool {
 	return true
 }
 
-// queueFor returns the connection's empty send queue, with room for n
-// bytes when it or the spare has it. The queue must be empty.
-func (c *Connection) queueFor(n int) []byte {
-	if n > cap(c.sendBuf) && n > smallQueue && cap(spareQueue) >= n {
+// queueFor returns the connection's empty send queue with room for n
+// bytes, the rest of a send of size bytes: the spare when that has room.
+// A new large queue gets half as much again (at most the whole send), so
+// that as the spare it still fits when the kernel takes less of a later
+// send of that size. The queue must be empty.
+func (c *Connection) queueFor(n, size int) []byte {
+	switch {
+	case n <= cap(c.sendBuf) || n <= smallQueue:
+		return c.sendBuf[:0]
+	case cap(spareQueue) >= n:
 		b := spareQueue[:0]
 		spareQueue, c.sendBuf = nil, nil
 		return b
 	}
-	return c.sendBuf[:0]
+	return make([]byte, 0, max(n, min(size, n+n/2)))
 }
 
 // releaseQueue empties the written-out send queue, passing a large one to

@@ -59,7 +59,7 @@ func TestLargeSendQueueIsReused(t *testing.T) {
 		runtime.ReadMemStats(&after)
 		return after.TotalAlloc - before.TotalAlloc
 	}
-	fd1, fd2 := rawDial(t, addr), rawDial(t, addr)
+	fd1, fd2 := smallWindowDial(t, addr), smallWindowDial(t, addr)
 	// The first large remainders allocate; the spare is then as large as
 	// the largest of them. The kernel takes more of a send once a
 	// connection's send buffer has grown to the traffic, so each
@@ -78,4 +78,25 @@ func TestLargeSendQueueIsReused(t *testing.T) {
 	if n := queued.Load(); n != 7 {
 		t.Fatalf("%d of 7 sends were queued; the test needs the kernel to leave part of each", n)
 	}
+}
+
+// smallWindowDial is rawDial with a 64 KiB receive buffer, set before
+// connecting so that the window stays small: the kernel then cannot take
+// a send of megabytes at once however fast the client reads.
+func smallWindowDial(t *testing.T, addr string) int {
+	t.Helper()
+	ap := mustAddrPort(t, addr)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 64<<10); err != nil {
+		t.Fatal(err)
+	}
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 10})
+	if err := unix.Connect(fd, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}); err != nil {
+		t.Fatal(err)
+	}
+	return fd
 }
