@@ -23,6 +23,24 @@ import (
 // client's bytes pass through split, which writes them on in pieces of its
 // choosing; the server's bytes pass unchanged.
 func relay(t *testing.T, target string, split func(dst net.Conn, p []byte) error) string {
+	return relayWith(t, target, func(c, s net.Conn) {
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := c.Read(buf)
+			if n > 0 && split(s, buf[:n]) != nil {
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	})
+}
+
+// relayWith forwards connections from a listener of its own to target:
+// the server's bytes pass unchanged, the client's c go to s through pump,
+// and s is closed when pump returns.
+func relayWith(t *testing.T, target string, pump func(c, s net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -43,16 +61,7 @@ func relay(t *testing.T, target string, split func(dst net.Conn, p []byte) error
 			go func() { io.Copy(c, s); c.Close() }()
 			go func() {
 				defer s.Close()
-				buf := make([]byte, 64<<10)
-				for {
-					n, err := c.Read(buf)
-					if n > 0 && split(s, buf[:n]) != nil {
-						return
-					}
-					if err != nil {
-						return
-					}
-				}
+				pump(c, s)
 			}()
 		}
 	}()
@@ -187,49 +196,27 @@ func TestTLSBridgedPath(t *testing.T) {
 // and writes them on at once: the client's last handshake flight and the
 // data it writes right after reach the server in one piece.
 func coalescingRelay(t *testing.T, target string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return relayWith(t, target, func(c, s net.Conn) {
+		buf := make([]byte, 64<<10)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+			c.SetReadDeadline(time.Time{})
+			n, err := c.Read(buf)
+			for err == nil && n < len(buf) {
+				c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+				var k int
+				k, err = c.Read(buf[n:])
+				n += k
 			}
-			s, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				return
-			}
-			go func() { io.Copy(c, s); c.Close() }()
-			go func() {
-				defer s.Close()
-				buf := make([]byte, 64<<10)
-				for {
-					c.SetReadDeadline(time.Time{})
-					n, err := c.Read(buf)
-					for err == nil && n < len(buf) {
-						c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
-						var k int
-						k, err = c.Read(buf[n:])
-						n += k
-					}
-					if n > 0 {
-						if _, werr := s.Write(buf[:n]); werr != nil {
-							return
-						}
-					}
-					if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-						return
-					}
+			if n > 0 {
+				if _, werr := s.Write(buf[:n]); werr != nil {
+					return
 				}
-			}()
+			}
+			if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+				return
+			}
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // TestTLSDataWithLastHandshakeFlight checks input that arrives in the same
