@@ -89,13 +89,7 @@ func (c *Connection) write(b []byte) SendResult {
 		// An outbound connection not connected yet (or not even asked to
 		// connect) keeps what is sent until it is, within the same limit
 		// as a connected one, so Pipe can pause a fast source meanwhile.
-		if c.BufferIsFull() {
-			c.sendFailed("send buffer full and drop package")
-			return SendFailed
-		}
-		c.sendBuf = append(c.sendBuf, b...)
-		c.checkBufferWillFull()
-		return SendQueued
+		return c.holdSend(b)
 	}
 	if c.ring {
 		return c.ringWrite(b)
@@ -220,4 +214,16 @@ func (c *Connection) flush() {
 	if c.status == StatusClosing {
 		c.finishClose()
 	}
+}
+
+// holdSend keeps b until the connection can write (it is connecting, or
+// handshaking TLS), within the same limit as a connected one.
+func (c *Connection) holdSend(b []byte) SendResult {
+	if c.BufferIsFull() {
+		c.sendFailed("send buffer full and drop package")
+		return SendFailed
+	}
+	c.sendBuf = append(c.sendBuf, b...)
+	c.checkBufferWillFull()
+	return SendQueued
 }

@@ -279,13 +279,7 @@ func (b *tlsLoop) write(c *Connection, p []byte) SendResult {
 	}
 	if !b.ready {
 		// Still handshaking: keep it, as a connecting socket does.
-		if c.BufferIsFull() {
-			c.sendFailed("send buffer full and drop package")
-			return SendFailed
-		}
-		c.sendBuf = append(c.sendBuf, p...)
-		c.checkBufferWillFull()
-		return SendQueued
+		return c.holdSend(p)
 	}
 	queued := c.events&eventloop.Writable != 0
 	if queued && c.BufferIsFull() {
