@@ -60,7 +60,11 @@ func TestRawMessagesAllocateNothing(t *testing.T) {
 }
 
 // rawDial connects a blocking TCP socket to addr ("127.0.0.1:port").
-func rawDial(t *testing.T, addr string) int {
+func rawDial(t *testing.T, addr string) int { return rawDialRcvbuf(t, addr, 0) }
+
+// rawDialRcvbuf is rawDial with a receive buffer of rcvbuf bytes (0: the
+// default), set before connecting so that the window stays that small.
+func rawDialRcvbuf(t *testing.T, addr string, rcvbuf int) int {
 	t.Helper()
 	ap := mustAddrPort(t, addr)
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
@@ -68,10 +72,15 @@ func rawDial(t *testing.T, addr string) int {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { unix.Close(fd) })
+	if rcvbuf > 0 {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 10})
 	if err := unix.Connect(fd, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}); err != nil {
 		t.Fatal(err)
 	}
-	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 10})
 	return fd
 }
 

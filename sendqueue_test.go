@@ -83,23 +83,6 @@ func TestLargeSendQueueIsReused(t *testing.T) {
 	}
 }
 
-// smallWindowDial is rawDial with a 64 KiB receive buffer, set before
-// connecting so that the window stays small: the kernel then cannot take
-// a send of megabytes at once however fast the client reads.
-func smallWindowDial(t *testing.T, addr string) int {
-	t.Helper()
-	ap := mustAddrPort(t, addr)
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 64<<10); err != nil {
-		t.Fatal(err)
-	}
-	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 10})
-	if err := unix.Connect(fd, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}); err != nil {
-		t.Fatal(err)
-	}
-	return fd
-}
+// smallWindowDial is rawDial with a 64 KiB receive buffer: the kernel then
+// cannot take a send of megabytes at once however fast the client reads.
+func smallWindowDial(t *testing.T, addr string) int { return rawDialRcvbuf(t, addr, 64<<10) }
