@@ -265,10 +265,7 @@ func TestRoundTime(t *testing.T) {
 // number is watched afresh.
 func TestRemoveAndClose(t *testing.T) {
 	l := run(t)
-	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pair := nonblockingPair(t)
 	defer syscall.Close(pair[1])
 	var mu sync.Mutex
 	old, fresh := 0, 0
@@ -307,10 +304,7 @@ func TestRemoveAndClose(t *testing.T) {
 	if err := l.RemoveAndClose(pair[0]); err == nil {
 		t.Error("RemoveAndClose of a descriptor no longer watched succeeded")
 	}
-	again, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	again := nonblockingPair(t)
 	defer syscall.Close(again[1])
 	got := make(chan struct{}, 1)
 	l.Post(func() {
@@ -336,4 +330,20 @@ func TestRemoveAndClose(t *testing.T) {
 	if old != 0 || fresh != 1 {
 		t.Fatalf("old handler ran %d times, new one %d; want 0 and 1", old, fresh)
 	}
+}
+
+// nonblockingPair is a connected pair of non-blocking Unix stream sockets.
+func nonblockingPair(t *testing.T) [2]int {
+	t.Helper()
+	pair, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range pair {
+		syscall.CloseOnExec(fd)
+		if err := syscall.SetNonblock(fd, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return [2]int(pair)
 }
