@@ -55,17 +55,27 @@ func TestResolve(t *testing.T) {
 // A DNS server that never answers: every lookup ends with a timeout error,
 // and one client's many lookups are all answered.
 func TestResolveTimeout(t *testing.T) {
-	mute, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// A UDP socket that never answers, and a TCP listener on the same
+	// port that never answers either. The TCP port may be taken by
+	// another program meanwhile: then try another port.
+	var mute net.PacketConn
+	for try := 0; mute == nil; try++ {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ml, err := net.Listen("tcp", u.LocalAddr().String())
+		if err != nil {
+			u.Close()
+			if try < 20 {
+				continue
+			}
+			t.Fatal(err)
+		}
+		defer u.Close()
+		defer ml.Close()
+		mute = u
 	}
-	defer mute.Close()
-	// A TCP listener on the same port that never answers either.
-	ml, err := net.Listen("tcp", mute.LocalAddr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ml.Close()
 	addr := wmtest.Serve(t, newServer("127.0.0.1:0", mute.LocalAddr().String()))
 	out := ask(t, addr, "a.test", "b.test", "c.test")
 	for _, got := range out {
