@@ -127,13 +127,7 @@ func (c *Connection) write(b []byte) SendResult {
 		c.checkBufferWillFull()
 		return SendQueued
 	}
-	if c.BufferIsFull() {
-		c.sendFailed("send buffer full and drop package")
-		return SendFailed
-	}
-	c.sendBuf = append(c.sendBuf, b...)
-	c.checkBufferWillFull()
-	return SendQueued
+	return c.holdSend(b)
 }
 
 // encodeFailed reports data the protocol could not encode: OnError gets
@@ -216,8 +210,9 @@ func (c *Connection) flush() {
 	}
 }
 
-// holdSend keeps b until the connection can write (it is connecting, or
-// handshaking TLS), within the same limit as a connected one.
+// holdSend queues b behind what waits to be written (or until the
+// connection can write: it is connecting, or handshaking TLS), within the
+// send buffer's limit.
 func (c *Connection) holdSend(b []byte) SendResult {
 	if c.BufferIsFull() {
 		c.sendFailed("send buffer full and drop package")

@@ -501,6 +501,13 @@ func (w *Worker) serveTLSBridged(c *Connection) {
 	b := newConnBridge(c, raw, tc)
 	c.ext = &connExt{bridge: b}
 	c.status = StatusConnecting
+	w.handshakeBridged(c, tc, b)
+}
+
+// handshakeBridged runs the server handshake of a bridged TLS connection
+// on a goroutine of its own; the connection joins the worker when it is
+// done.
+func (w *Worker) handshakeBridged(c *Connection, tc *tls.Conn, b *connBridge) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), TLSHandshakeTimeout)
 		err := tc.HandshakeContext(ctx)

@@ -1,7 +1,6 @@
 package workerman
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -175,27 +174,7 @@ func (w *Worker) servePortable(p *procState, conn net.Conn) {
 	b := newConnBridge(c, conn, tc)
 	c.ext.bridge = b
 	c.status = StatusConnecting
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), TLSHandshakeTimeout)
-		err := tc.HandshakeContext(ctx)
-		cancel()
-		c.loop.Post(func() {
-			if b.closed {
-				return
-			}
-			if err != nil || w.stopped {
-				if err != nil {
-					logger().Debug("ssl handshake failed", "worker", w.Name, "remote", c.RemoteAddress(), "err", err)
-				}
-				b.close()
-				c.status = StatusClosed
-				return
-			}
-			c.status = StatusEstablished
-			b.start()
-			w.connected(c)
-		})
-	}()
+	w.handshakeBridged(c, tc, b)
 }
 
 // singleProcessRefusal explains why a command other than a foreground
