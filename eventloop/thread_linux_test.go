@@ -1,0 +1,60 @@
+//go:build linux && !workerman_portable
+
+package eventloop
+
+import (
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestRunKeepsItsThread: every callback of a running loop runs on the one
+// OS thread, though the loop blocks between its rounds while other
+// goroutines keep every processor busy (the scheduler then takes the
+// processor away during each wait, and an unlocked goroutine would come
+// back on another thread). On both pollers.
+func TestRunKeepsItsThread(t *testing.T) {
+	for _, poller := range []string{"epoll", "io_uring"} {
+		t.Run(poller, func(t *testing.T) {
+			t.Setenv(PollerEnv, poller)
+			l := run(t)
+			if l.Poller() != poller {
+				t.Skipf("the kernel refuses %s here", poller)
+			}
+			var stop atomic.Bool
+			defer stop.Store(true)
+			for range runtime.GOMAXPROCS(0) * 2 {
+				go func() {
+					for !stop.Load() {
+						for range 1000 {
+						}
+					}
+				}()
+			}
+			tids := make(chan int, 200)
+			var id int
+			id = l.AddTimer(time.Millisecond, true, func() {
+				select {
+				case tids <- unix.Gettid():
+				default:
+					l.DelTimer(id)
+				}
+			})
+			first, others := 0, map[int]int{}
+			for i := range cap(tids) {
+				tid := <-tids
+				if i == 0 {
+					first = tid
+				} else if tid != first {
+					others[tid]++
+				}
+			}
+			if len(others) > 0 {
+				t.Fatalf("the loop ran on thread %d, then also on %v (thread: calls)", first, others)
+			}
+		})
+	}
+}
