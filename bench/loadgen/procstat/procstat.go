@@ -130,7 +130,7 @@ func (s *Server) Sample() (Sample, error) {
 	default:
 	}
 	if s.Tree {
-		return s.sampleTree()
+		return SampleTree(s.PID), nil
 	}
 	if err := s.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 		return sm, fmt.Errorf("procstat: signal %s: %w", s.Name, err)
@@ -299,10 +299,14 @@ func (t *tailBuffer) String() string {
 	return strings.TrimSpace(string(t.buf))
 }
 
-// sampleTree sums the /proc figures of the server and its descendants.
-func (s *Server) sampleTree() (Sample, error) {
+// SampleTree sums the /proc figures of pid and its descendants (CPU time,
+// read and write system calls, resident memory), for a process tree such
+// as a master and its worker processes that is not started by Start. The
+// Go heap figures stay zero. Processes that exit while it reads are left
+// out.
+func SampleTree(pid int) Sample {
 	sm := Sample{At: time.Now()}
-	for _, pid := range Descendants(s.PID) {
+	for _, pid := range Descendants(pid) {
 		cpu, err := readCPU(pid)
 		if err != nil {
 			continue // exited meanwhile
@@ -317,7 +321,7 @@ func (s *Server) sampleTree() (Sample, error) {
 		sm.WriteCalls += w
 		sm.RSS += rss
 	}
-	return sm, nil
+	return sm
 }
 
 // Descendants returns pid followed by every process below it, children

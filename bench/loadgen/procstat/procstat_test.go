@@ -58,6 +58,23 @@ func TestMain(m *testing.M) {
 		Announce(ln.Addr().String())
 		signal.Ignore(syscall.SIGUSR1)
 		select {}
+	case "parent":
+		// The echo server as a child of this process, which stops it on
+		// SIGTERM: a tree of two processes.
+		exe, _ := os.Executable()
+		child := exec.Command(exe, "-test.run=^$")
+		child.Env = append(os.Environ(), "PROCSTAT_TEST_SERVER=echo")
+		child.Stdout, child.Stderr = os.Stdout, os.Stderr
+		child.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM)
+		if err := child.Start(); err != nil {
+			os.Exit(3)
+		}
+		<-sig
+		child.Process.Kill()
+		child.Wait()
+		os.Exit(0)
 	case "fail":
 		os.Stderr.WriteString("cannot listen: no reason\n")
 		os.Exit(1)
@@ -119,6 +136,46 @@ func TestStartSampleStop(t *testing.T) {
 	}
 	if _, err := srv.Sample(); err == nil {
 		t.Fatal("Sample of a stopped server succeeded")
+	}
+}
+
+// TestSampleTree measures a server that is the child of the started
+// process: its system calls and CPU time count in the tree's sample.
+func TestSampleTree(t *testing.T) {
+	ctx := context.Background()
+	srv, err := Start(ctx, "parent", selfServer(t, "parent"), "", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	if pids := Descendants(srv.PID); len(pids) != 2 || pids[0] != srv.PID {
+		t.Fatalf("Descendants(%d) = %v, want the process and its child", srv.PID, pids)
+	}
+	before := SampleTree(srv.PID)
+	res, err := loadgen.Run(ctx, loadgen.Config{Addr: srv.Addr, Conns: 4, Payload: 512, Duration: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := SampleTree(srv.PID)
+	if reads := after.ReadCalls - before.ReadCalls; reads < res.Messages {
+		t.Errorf("%d read calls in the tree for %d echoed messages", reads, res.Messages)
+	}
+	if writes := after.WriteCalls - before.WriteCalls; writes < res.Messages {
+		t.Errorf("%d write calls in the tree for %d echoed messages", writes, res.Messages)
+	}
+	if after.CPU <= before.CPU || after.RSS <= 0 {
+		t.Errorf("tree sample lacks CPU or memory: %+v -> %+v", before, after)
+	}
+	if after.Mallocs != 0 {
+		t.Errorf("tree sample has heap figures: %+v", after)
+	}
+	// The parent itself only waits: the counts are its child's.
+	if r, w, err := readIO(srv.PID); err != nil || r+w >= res.Messages {
+		t.Errorf("the parent alone made %d+%d read and write calls (%v)", r, w, err)
+	}
+	srv.Stop()
+	if gone := SampleTree(srv.PID); gone.ReadCalls != 0 || gone.CPU != 0 {
+		t.Errorf("sample of a stopped tree: %+v", gone)
 	}
 }
 
