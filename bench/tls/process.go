@@ -46,10 +46,13 @@ func (s *server) stats() (stats, error) {
 			return stats{}, fmt.Errorf("%s: the master process exited", s.name)
 		default:
 		}
-		// The CPU time and the read and write system calls of the master
-		// and its worker processes; allocations cannot be added up
-		// across processes.
-		sm := procstat.SampleTree(s.cmd.Process.Pid)
+		// The CPU time (to the nanosecond, as getrusage gives the single
+		// processes theirs) and the read and write system calls of the
+		// master and its worker processes; allocations cannot be added
+		// up across processes.
+		pid := s.cmd.Process.Pid
+		sm := procstat.SampleTree(pid)
+		sm.CPU = procstat.TreeCPU(pid)
 		return stats{-1, sm.ReadCalls + sm.WriteCalls, sm.CPU.Microseconds()}, nil
 	}
 	if _, err := fmt.Fprintln(s.in, "stats"); err != nil {

@@ -163,6 +163,11 @@ func TestSampleTree(t *testing.T) {
 	if writes := after.WriteCalls - before.WriteCalls; writes < res.Messages {
 		t.Errorf("%d write calls in the tree for %d echoed messages", writes, res.Messages)
 	}
+	// TreeCPU counts the same time, to the nanosecond: never less than
+	// Sample's figure, which is rounded down to 10 ms steps and may lag.
+	if cpu := TreeCPU(srv.PID); cpu < after.CPU || cpu > 2*after.CPU+100*time.Millisecond {
+		t.Errorf("TreeCPU %v, Sample's CPU %v", cpu, after.CPU)
+	}
 	if after.CPU <= before.CPU || after.RSS <= 0 {
 		t.Errorf("tree sample lacks CPU or memory: %+v -> %+v", before, after)
 	}
@@ -176,6 +181,39 @@ func TestSampleTree(t *testing.T) {
 	srv.Stop()
 	if gone := SampleTree(srv.PID); gone.ReadCalls != 0 || gone.CPU != 0 {
 		t.Errorf("sample of a stopped tree: %+v", gone)
+	}
+}
+
+// TestTreeCPUMatchesRusage compares TreeCPU of this process (without
+// children now) with getrusage: the same count of nanoseconds, read in
+// between two getrusage calls.
+func TestTreeCPUMatchesRusage(t *testing.T) {
+	for t0 := time.Now(); time.Since(t0) < 50*time.Millisecond; {
+		os.Getpid()
+	}
+	rusage := func() time.Duration {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	before := rusage()
+	cpu := TreeCPU(os.Getpid())
+	after := rusage()
+	if cpu < before || cpu > after {
+		t.Errorf("TreeCPU %v outside getrusage's %v..%v", cpu, before, after)
+	}
+}
+
+func TestParseSchedstat(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"271407043 220473455 221\n": 271407043,
+		"":                          0,
+		"x 1 2":                     0,
+		"-5 1 2":                    0,
+	} {
+		if got := parseSchedstat([]byte(in)); got != want {
+			t.Errorf("parseSchedstat(%q) = %v, want %v", in, got, want)
+		}
 	}
 }
 
