@@ -296,7 +296,7 @@ func run(self, impl string, pipelined bool, script string, trace bool) result {
 	addr := freeAddr()
 	args := []string{"-c", *serverCPU, self, "-serve", impl, "-addr", addr, "-procs", strconv.Itoa(*procs)}
 	if impl == "before" {
-		args = []string{"-c", *serverCPU, *before, "-serve", "workerman", "-addr", addr}
+		args = []string{"-c", *serverCPU, *before, "-serve", "workerman", "-addr", addr, "-procs", strconv.Itoa(*procs)}
 	}
 	if impl == "php" {
 		args = []string{"-c", *serverCPU, "php", phpStartFile(), "start"}
