@@ -250,7 +250,18 @@ func (c *Connection) SendBufferLen() int { return len(c.sendBuf) - c.sendOff }
 func (c *Connection) RecvBufferLen() int { return len(c.recvBuf) }
 
 // BufferIsFull reports whether the send buffer has reached its limit.
-func (c *Connection) BufferIsFull() bool { return c.SendBufferLen() >= c.MaxSendBufferSize }
+//
+// On io_uring a round's output waits in the buffer until the round ends,
+// where epoll would have written it to the socket at once; bytes the
+// socket has room for then do not count, unless a send is still in the
+// kernel's hands (the peer has not read the last one). A peer that keeps
+// up is thus not found full on either poller.
+func (c *Connection) BufferIsFull() bool {
+	if c.ring {
+		return c.ringBackedUp()
+	}
+	return c.SendBufferLen() >= c.MaxSendBufferSize
+}
 
 // IsPaused reports whether receiving is paused.
 func (c *Connection) IsPaused() bool { return c.paused }

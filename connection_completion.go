@@ -34,6 +34,20 @@ func (c *Connection) ringWrite(b []byte) SendResult {
 	return SendQueued
 }
 
+// ringBackedUp is BufferIsFull on io_uring: over the limit while the
+// kernel still holds a send, or over it by more than the socket has room
+// for when nothing is in flight (this round's output, not offered yet).
+func (c *Connection) ringBackedUp() bool {
+	n := c.SendBufferLen()
+	if n < c.MaxSendBufferSize {
+		return false
+	}
+	if c.loop.SendInFlight(c.fd) {
+		return true
+	}
+	return n-sendRoom(c.fd) >= c.MaxSendBufferSize
+}
+
 // HandleSent implements eventloop.CompletionHandler: n bytes of the send in
 // flight were written.
 func (c *Connection) HandleSent(fd int, n int, err error) {

@@ -13,6 +13,16 @@ import (
 // counterparts are in syscalls_unix.go, peercred_*.go and
 // syscalls_windows.go (unsentBytes is in tls_linger_linux.go).
 
+// sendRoom returns how many more bytes the socket's send buffer takes now
+// (0 when it cannot tell).
+func sendRoom(fd int) int {
+	size, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
+	if err != nil {
+		return 0
+	}
+	return max(0, size-unsentBytes(fd))
+}
+
 // newSocket creates a non-blocking, close-on-exec socket.
 func newSocket(family, stype int) (int, error) {
 	return unix.Socket(family, stype|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)

@@ -18,6 +18,7 @@ func acceptSocket(int) (int, netip.AddrPort, string, error) {
 func newSocketpair(int) ([2]int, error)  { return [2]int{-1, -1}, errNoDescriptors }
 func tcpQuiet(int) (time.Duration, bool) { return 0, false }
 func unsentBytes(int) int                { return 0 }
+func sendRoom(int) int                   { return 0 }
 func peerUID(int) (int, error)           { return -1, errNoDescriptors }
 
 // acceptedInheritsNoDelay: see syscalls_linux.go.

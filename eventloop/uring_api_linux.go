@@ -63,3 +63,16 @@ func (l *Loop) Send(fd int, b []byte) bool {
 	}
 	return l.p.ring.send(fd, b)
 }
+
+// SendInFlight reports whether the kernel holds a send of fd that has not
+// finished: one handed over at the end of an earlier round whose
+// completion has not arrived yet. A send still being prepared this round,
+// or one whose completion waits to be dispatched, is not in flight. It
+// tells a socket that could not take the last send whole (the peer reads
+// slowly) from one that merely has this round's output waiting.
+func (l *Loop) SendInFlight(fd int) bool {
+	if l.p.ring == nil || !l.p.ring.owns(fd) {
+		return false
+	}
+	return l.p.ring.inFlight(fd)
+}

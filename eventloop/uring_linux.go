@@ -222,6 +222,23 @@ func (r *uring) send(fd int, b []byte) bool {
 	return true
 }
 
+// inFlight reports whether fd's send was submitted and its completion has
+// not reached the completion queue.
+func (r *uring) inFlight(fd int) bool {
+	c := &r.conns[fd]
+	if c.send == nil || !r.sys.submitted(c.sendSeq) {
+		return false
+	}
+	ud := userData(opSend, fd, c.gen, 0)
+	tail := atomic.LoadUint32(r.sys.cqTail)
+	for h := atomic.LoadUint32(r.sys.cqHead); h != tail; h++ {
+		if r.sys.cqes[h&r.sys.cqMask].userData == ud {
+			return false
+		}
+	}
+	return true
+}
+
 func (r *uring) remove(fd int) {
 	c := &r.conns[fd]
 	if c.recvArmed {

@@ -16,3 +16,6 @@ func (l *Loop) AddCompletionHandler(fd int, h CompletionHandler) error { return 
 
 // Send reports false: this platform's loop serves readiness only.
 func (l *Loop) Send(fd int, b []byte) bool { return false }
+
+// SendInFlight reports false: this platform's loop serves readiness only.
+func (l *Loop) SendInFlight(fd int) bool { return false }

@@ -69,10 +69,8 @@ GOBIN="$PWD/.cache/bin" go install "honnef.co/go/tools/cmd/staticcheck@$staticch
 (cd bench && ../.cache/bin/staticcheck ./...)
 echo "== go test -race"
 go test -race -count=1 -timeout 30m ./...
-echo "== connections and protocols on io_uring (WORKERMAN_POLLER=io_uring)"
-WORKERMAN_POLLER=io_uring go test -race -count=1 -timeout 10m \
-	-run 'TestTCPEcho|TestTextProtocol|TestSend|TestClose|TestDestroy|TestOnClose|TestPause|TestPipe' .
-WORKERMAN_POLLER=io_uring go test -race -count=1 -timeout 20m ./protocols/http ./protocols/websocket
+echo "== go test -race on io_uring (WORKERMAN_POLLER=io_uring)"
+WORKERMAN_POLLER=io_uring go test -race -count=1 -timeout 30m ./...
 echo "== benchmark harness tests"
 (cd bench && go test -race -count=1 -timeout 15m ./...)
 echo "== go test -race, portable mode (the Windows code path, on Linux)"
