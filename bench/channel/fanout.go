@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/workerman-go/workerman"
+	"github.com/workerman-go/workerman/bench/loadgen/procstat"
 	"github.com/workerman-go/workerman/channel"
 	"github.com/workerman-go/workerman/protocols/websocket"
 	"github.com/workerman-go/workerman/push"
@@ -295,7 +296,7 @@ func fanoutRun(o *options, impl string) (measure, error) {
 		return m, err
 	}
 	defer os.RemoveAll(dir)
-	wsAddr, err := freeAddr()
+	wsAddr, err := procstat.FreeAddr()
 	if err != nil {
 		return m, err
 	}
@@ -309,7 +310,7 @@ func fanoutRun(o *options, impl string) (measure, error) {
 		defer r.stop()
 		relayAddr = r.addr
 		extra = append(extra, r.pid())
-	} else if relayAddr, err = freeAddr(); err != nil {
+	} else if relayAddr, err = procstat.FreeAddr(); err != nil {
 		return m, err
 	}
 	srv, err := startProc("fan-out server ("+impl+")", "fanout-server", fanoutServerConf{

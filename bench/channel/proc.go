@@ -230,16 +230,6 @@ func raiseNofile() {
 	}
 }
 
-// freeAddr returns a loopback address with a port free at the time.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
 // waitListening waits until addr accepts connections.
 func waitListening(addr string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/workerman-go/workerman/bench/loadgen/procstat"
 )
 
 // redisServer is a redis-server the driver started for one run.
@@ -27,7 +28,7 @@ func startRedis() (*redisServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redis-server is needed (Debian: apt-get install redis-server): %w", err)
 	}
-	addr, err := freeAddr()
+	addr, err := procstat.FreeAddr()
 	if err != nil {
 		return nil, err
 	}

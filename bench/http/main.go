@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/workerman-go/workerman"
+	"github.com/workerman-go/workerman/bench/loadgen/procstat"
 	"github.com/workerman-go/workerman/eventloop"
 )
 
@@ -283,12 +284,11 @@ func median(v []float64) float64 {
 }
 
 func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := procstat.FreeAddr()
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // run starts one server, loads it with wrk and stops it.
@@ -331,7 +331,7 @@ func run(self, impl string, pipelined bool, script string, trace bool) result {
 	// runs, its requests those wrk counted.
 	var treeCPU0 time.Duration
 	if tree {
-		treeCPU0 = treeCPU(cmd.Process.Pid)
+		treeCPU0 = procstat.SampleTree(cmd.Process.Pid).CPU
 	}
 	var tracer *exec.Cmd
 	var traceOut string
@@ -341,7 +341,7 @@ func run(self, impl string, pipelined bool, script string, trace bool) result {
 			traceOut += "-pipelined"
 		}
 		targs := []string{"-c", "-f", "-o", traceOut}
-		for _, pid := range processTree(cmd.Process.Pid) {
+		for _, pid := range procstat.Descendants(cmd.Process.Pid) {
 			targs = append(targs, "-p", strconv.Itoa(pid))
 		}
 		tracer = exec.Command("strace", targs...)
@@ -381,7 +381,7 @@ func run(self, impl string, pipelined bool, script string, trace bool) result {
 		r.ioCalls = float64(io) / float64(max(r.requests, 1))
 	}
 	if tree {
-		if cpu := treeCPU(cmd.Process.Pid) - treeCPU0; cpu > 0 && !trace {
+		if cpu := procstat.SampleTree(cmd.Process.Pid).CPU - treeCPU0; cpu > 0 && !trace {
 			r.perCPU = float64(r.requests) / cpu.Seconds()
 		}
 		cmd.Process.Signal(syscall.SIGTERM)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,7 +109,7 @@ func startTree(name, cert, key string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr, err := freeAddr()
+	addr, err := procstat.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -167,16 +166,6 @@ func (s *server) waitStarted(n int, timeout time.Duration) error {
 			return fmt.Errorf("the worker processes did not all start within %v", timeout)
 		}
 	}
-}
-
-// freeAddr returns a loopback address with a port nobody listens on now.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // stop ends the server: a single process when its input closes, a tree

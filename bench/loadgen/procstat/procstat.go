@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -379,4 +380,16 @@ func parseSchedstat(b []byte) time.Duration {
 		return 0
 	}
 	return time.Duration(ns)
+}
+
+// FreeAddr returns a loopback address whose port nobody listens on now,
+// for a server that is told its address before it starts (a RunAll
+// master and its worker processes cannot report a port the kernel chose).
+func FreeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }

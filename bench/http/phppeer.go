@@ -4,9 +4,6 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"time"
-
-	"github.com/workerman-go/workerman/bench/loadgen/procstat"
 )
 
 // phpStartFile returns the absolute path of the PHP peer's start file and
@@ -24,9 +21,3 @@ func phpStartFile() string {
 	}
 	return p
 }
-
-// processTree returns pid and its descendants, from /proc.
-func processTree(pid int) []int { return procstat.Descendants(pid) }
-
-// treeCPU is the user+system time of pid and its descendants.
-func treeCPU(pid int) time.Duration { return procstat.SampleTree(pid).CPU }
