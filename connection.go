@@ -112,7 +112,7 @@ type Connection struct {
 	status    uint8
 	closeWhy  uint8 // why it closed, for the metrics (counters.Close*)
 	paused    bool
-	deferSend bool // inside a pipelined batch: queue sends, flush once
+	pending   bool // output queued during a batch, in procState.pending (batch.go)
 	ring      bool // served by completions (io_uring): see connection_completion.go
 	events    eventloop.Event
 	pkgLen    int // length of the package being received, 0 if unknown

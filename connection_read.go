@@ -99,9 +99,23 @@ func (c *Connection) onEOF() {
 	c.destroy()
 }
 
-// process decodes and dispatches the packages in data. inRecv says data is
+// process decodes and dispatches the packages in data, then writes the
+// output that handlers queued meanwhile (batch.go). inRecv says data is
 // c.recvBuf rather than the loop's shared read buffer.
 func (c *Connection) process(data []byte, inRecv bool) {
+	ps := theProc()
+	if ps.batching {
+		// Called from a handler of an outer batch, which flushes.
+		c.handleInput(data, inRecv)
+		return
+	}
+	// Deferred, so that a handler's panic does not leave the batch open.
+	defer ps.endBatch()
+	c.handleInput(data, inRecv)
+}
+
+// handleInput is process without the batch's flush.
+func (c *Connection) handleInput(data []byte, inRecv bool) {
 	ps := theProc()
 	if c.Protocol == nil {
 		ps.stats.TotalRequest++
@@ -161,23 +175,16 @@ func (c *Connection) process(data []byte, inRecv bool) {
 			continue
 		}
 		ps.stats.TotalRequest++
-		c.deferSend = len(data) > 0
+		outer := ps.batching
+		ps.batching = outer || len(data) > 0
 		if c.OnMessage != nil {
 			c.OnMessage(c, msg)
 		}
 		c.unboxBytes()
-		c.deferSend = false
+		ps.batching = outer
 	}
 	if c.status == StatusClosed {
 		return
-	}
-	// Flush what a pipelined batch queued. A bridged connection's writer
-	// goroutine empties its buffer by itself.
-	if c.SendBufferLen() > 0 && c.events&eventloop.Writable == 0 && c.bridged() == nil && !c.ring {
-		c.flush()
-		if c.status == StatusClosed {
-			return
-		}
 	}
 	c.keep(data, inRecv)
 }

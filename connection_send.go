@@ -17,8 +17,10 @@ import (
 // is queued (SendQueued). A send that makes the buffer reach
 // MaxSendBufferSize is still queued and fires OnBufferFull; a send while the
 // buffer is already full is dropped, fires OnError with SendFail and counts
-// as a send failure (SendFailed). Sending on a closing or closed connection
-// returns SendFailed. Data the protocol cannot encode (a map sent on an
+// as a send failure (SendFailed). While the loop handles a message that
+// arrived together with more input, sends to any connection are queued
+// and written once the batch is handled (see "Sending" in the package
+// doc). Sending on a closing or closed connection returns SendFailed. Data the protocol cannot encode (a map sent on an
 // HTTP connection, say) is not sent either: Send returns SendFailed and
 // OnError gets SendFail with the protocol's reason.
 func (c *Connection) Send(data any) SendResult {
@@ -95,12 +97,8 @@ func (c *Connection) write(b []byte) SendResult {
 		return c.ringWrite(b)
 	}
 	if c.SendBufferLen() == 0 {
-		if c.deferSend {
-			if !c.adoptQueue(b) {
-				c.sendBuf = append(c.queueFor(len(b), len(b)), b...)
-			}
-			c.sendOff = 0
-			return SendQueued
+		if theProc().batching && len(b) < batchFlushSize {
+			return c.deferWrite(b)
 		}
 		n, err := unix.Write(c.fd, b)
 		if n == len(b) {
@@ -127,7 +125,11 @@ func (c *Connection) write(b []byte) SendResult {
 		c.checkBufferWillFull()
 		return SendQueued
 	}
-	return c.holdSend(b)
+	r := c.holdSend(b)
+	if c.pending {
+		c.flushBatchFull()
+	}
+	return r
 }
 
 // encodeFailed reports data the protocol could not encode: OnError gets

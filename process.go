@@ -45,6 +45,11 @@ type procState struct {
 	stats     Stats
 	nextConn  int
 	encodeBuf []byte
+	// batching is set while a message that has more input behind it is
+	// handled; pending lists the connections whose output waits for the
+	// end of that batch (batch.go).
+	batching bool
+	pending  []*Connection
 	// outbound holds the established outbound connections, for the
 	// connections command.
 	outbound map[int]*Connection

@@ -1,0 +1,73 @@
+package workerman
+
+import "github.com/workerman-go/workerman/eventloop"
+
+// Output batching on the epoll path.
+//
+// When one read brings several messages (pipelined HTTP requests, a burst
+// of WebSocket frames), every message but the last is handled while more
+// input waits behind it. What handlers send then, to any connection, is
+// queued instead of written, and each connection that got output is
+// written once when the batch ends: a publisher's burst of k messages
+// fanned out to n subscribers costs n writes, not k×n. A connection's
+// queued output is written early once it reaches batchFlushSize, so a
+// batch holds at most that much per connection in user space, and the
+// send buffer's limit (MaxSendBufferSize) applies to what the kernel has
+// not taken, as without batching.
+//
+// io_uring connections need none of this: their output always waits for
+// the end of the loop's round (connection_completion.go). Bridged
+// connections (TLS, custom transports) have their own writer.
+
+// batchFlushSize is how much output a connection queues during a batch
+// before it is written anyway.
+const batchFlushSize = 64 << 10
+
+// deferWrite queues b, sent while a batch is handled to a connection with
+// an empty send buffer, until the batch ends.
+func (c *Connection) deferWrite(b []byte) SendResult {
+	if !c.adoptQueue(b) {
+		c.sendBuf = append(c.queueFor(len(b), len(b)), b...)
+	}
+	c.sendOff = 0
+	if !c.pending {
+		c.pending = true
+		ps := theProc()
+		ps.pending = append(ps.pending, c)
+	}
+	return SendQueued
+}
+
+// flushBatchFull writes a pending connection's output before the batch
+// ends once it has grown to batchFlushSize (or to the send buffer's limit,
+// if that is lower).
+func (c *Connection) flushBatchFull() {
+	if c.events&eventloop.Writable != 0 || c.status == StatusClosed {
+		return
+	}
+	if n := c.SendBufferLen(); n >= batchFlushSize || n >= c.MaxSendBufferSize {
+		c.flush()
+	}
+}
+
+// endBatch closes the batch and writes the output queued during it. A
+// connection waiting for the socket to become writable (or closed
+// meanwhile) is left to its own events.
+func (ps *procState) endBatch() {
+	ps.batching = false
+	if len(ps.pending) == 0 {
+		return
+	}
+	// A flush can run OnBufferDrain or OnError, whose sends are not
+	// batched (the batch is over) but may close other connections: the
+	// list is read by index, and each entry cleared as it is taken.
+	for i := 0; i < len(ps.pending); i++ {
+		c := ps.pending[i]
+		ps.pending[i] = nil
+		c.pending = false
+		if c.status != StatusClosed && c.events&eventloop.Writable == 0 && c.SendBufferLen() > 0 {
+			c.flush()
+		}
+	}
+	ps.pending = ps.pending[:0]
+}
