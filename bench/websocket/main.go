@@ -239,8 +239,11 @@ func echo(addr string, conns, msgs, size int, mark func()) time.Duration {
 }
 
 // broadcast connects subs subscribers, publishes pubs messages and waits
-// until every subscriber has received all of them.
-func broadcast(addr string, subs, pubs, size int, mark func()) time.Duration {
+// until every subscriber has received all of them. The publisher sends
+// them back to back, or, paced, each only once its own copy of the last
+// one is back (the server has then read that message alone and is done
+// fanning it out), so that the server never reads two together.
+func broadcast(addr string, subs, pubs, size int, paced bool, mark func()) time.Duration {
 	cs := make([]*gorilla.Conn, subs)
 	for i := range cs {
 		cs[i] = dial(addr)
@@ -261,17 +264,22 @@ func broadcast(addr string, subs, pubs, size int, mark func()) time.Duration {
 			}
 		}()
 	}
+	echoed := make(chan struct{}, pubs)
 	go func() {
 		for {
 			if _, _, err := pub.ReadMessage(); err != nil {
 				return
 			}
+			echoed <- struct{}{}
 		}
 	}()
 	mark()
 	start := time.Now()
 	for range pubs {
 		pub.WriteMessage(gorilla.BinaryMessage, payload)
+		if paced {
+			<-echoed
+		}
 	}
 	wg.Wait()
 	d := time.Since(start)
@@ -304,9 +312,9 @@ func median(v []float64) float64 {
 }
 
 func run(rounds, conns, msgs, size, subs, pubs int) {
-	fmt.Printf("echo: %d connections x %d round trips of %d bytes; broadcast: %d subscribers x %d messages of %d bytes; %d rounds\n",
+	fmt.Printf("echo: %d connections x %d round trips of %d bytes; broadcast: %d subscribers x %d messages of %d bytes, back to back and paced (one at a time); %d rounds\n",
 		conns, msgs, size, subs, pubs, size, rounds)
-	res := map[string]map[string][]result{"echo": {}, "broadcast": {}}
+	res := map[string]map[string][]result{"echo": {}, "broadcast": {}, "broadcast, paced": {}}
 	for r := range rounds {
 		order := append(slices.Clone(impls[r%len(impls):]), impls[:r%len(impls)]...)
 		for _, impl := range order {
@@ -315,14 +323,20 @@ func run(rounds, conns, msgs, size, subs, pubs int) {
 			d := echo(s.addr, conns, msgs, size, func() { before = s.stats(false) })
 			after := s.stats(false)
 			res["echo"][impl] = append(res["echo"][impl], measure(float64(conns*msgs), d, before, after))
-			d = broadcast(s.addr, subs, pubs, size, func() { before = s.stats(false) })
-			after = s.stats(false)
-			res["broadcast"][impl] = append(res["broadcast"][impl], measure(float64(subs+1)*float64(pubs), d, before, after))
+			for _, paced := range []bool{true, false} {
+				test := "broadcast"
+				if paced {
+					test = "broadcast, paced"
+				}
+				d = broadcast(s.addr, subs, pubs, size, paced, func() { before = s.stats(false) })
+				after = s.stats(false)
+				res[test][impl] = append(res[test][impl], measure(float64(subs+1)*float64(pubs), d, before, after))
+			}
 			s.stop()
 		}
 		fmt.Printf("round %d done\n", r+1)
 	}
-	for _, test := range []string{"echo", "broadcast"} {
+	for _, test := range []string{"echo", "broadcast", "broadcast, paced"} {
 		report(test, res[test])
 	}
 }
