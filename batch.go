@@ -46,7 +46,7 @@ func (c *Connection) flushBatchFull() {
 		return
 	}
 	if n := c.SendBufferLen(); n >= batchFlushSize || n >= c.MaxSendBufferSize {
-		c.flush()
+		c.writeBatched()
 	}
 }
 
@@ -66,8 +66,33 @@ func (ps *procState) endBatch() {
 		ps.pending[i] = nil
 		c.pending = false
 		if c.status != StatusClosed && c.events&eventloop.Writable == 0 && c.SendBufferLen() > 0 {
-			c.flush()
+			c.flushBatched()
 		}
 	}
 	ps.pending = ps.pending[:0]
+}
+
+// flushBatched is writeBatched for endBatch: a panic in the connection's
+// OnError, OnBufferFull or OnClose closes that connection, as it would in
+// its own event, and the other connections of the batch are still
+// written.
+func (c *Connection) flushBatched() {
+	defer c.catchPanic()
+	c.writeBatched()
+}
+
+// writeBatched writes output that a batch queued. Output the kernel takes
+// whole is reported as a send written at once would be: with no
+// OnBufferDrain, since it never waited for the socket. What the kernel
+// leaves waits for the socket, as after a partial write in Send.
+func (c *Connection) writeBatched() {
+	if !c.writeQueued() {
+		return
+	}
+	if c.SendBufferLen() > 0 {
+		c.setWritable(true)
+		c.checkBufferWillFull()
+		return
+	}
+	c.releaseQueue()
 }

@@ -186,3 +186,32 @@ func TestBatchPanicFlushes(t *testing.T) {
 		t.Fatalf("read %q, %v; want the line sent after the panic", l, err)
 	}
 }
+
+// TestBatchNoDrainWhenWrittenWhole: output a batch queued and the kernel
+// then took whole never waited for the socket, so it fires no
+// OnBufferDrain, as a send written at once fires none.
+func TestBatchNoDrainWhenWrittenWhole(t *testing.T) {
+	if workerman.EventLoop().Completions() {
+		t.Skip("on io_uring every send waits in the buffer and OnBufferDrain runs whenever one empties it (README.md, io_uring)")
+	}
+	rec := newRecorder()
+	addr, w := fanOutWorker(t, rec, 0)
+	wmtest.Do(func() { w.OnBufferDrain = func(*workerman.Connection) { rec.add("drain") } })
+	subs := dialSubscribers(t, rec, addr, 3)
+	pub := dial(t, "tcp", addr)
+	rec.wait(t, "connect")
+	burst := []byte("a\nb\nc\n")
+	if _, err := pub.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range subs {
+		got := make([]byte, len(burst))
+		if _, err := io.ReadFull(s, got); err != nil || !bytes.Equal(got, burst) {
+			t.Fatalf("subscriber %d read %q, %v", i, got, err)
+		}
+	}
+	wmtest.Do(func() {}) // a round after the writes
+	if n := rec.count("drain"); n != 0 {
+		t.Fatalf("OnBufferDrain fired %d times for output the kernel took at once", n)
+	}
+}

@@ -114,6 +114,7 @@ type Connection struct {
 	paused    bool
 	pending   bool // output queued during a batch, in procState.pending (batch.go)
 	ring      bool // served by completions (io_uring): see connection_completion.go
+	fullNoted bool // OnBufferFull reported for the buffer's present fill (io_uring)
 	events    eventloop.Event
 	pkgLen    int // length of the package being received, 0 if unknown
 	recvBuf   []byte

@@ -15,9 +15,18 @@ import "github.com/workerman-go/workerman/internal/counters"
 // result is always SendQueued (or SendFailed when the buffer was already
 // full), and OnBufferDrain runs whenever a send empties the buffer.
 func (c *Connection) ringWrite(b []byte) SendResult {
+	// The buffer can become full without a send: when its output goes
+	// into the kernel's hands at the end of a round, the socket's room no
+	// longer counts (ringBackedUp). The first send to find it so is then
+	// the one that fills it, queued and reported with OnBufferFull, as on
+	// epoll; the sends after it are dropped.
 	if c.SendBufferLen() > 0 && c.BufferIsFull() {
-		c.sendFailed("send buffer full and drop package")
-		return SendFailed
+		if c.fullNoted {
+			c.sendFailed("send buffer full and drop package")
+			return SendFailed
+		}
+	} else {
+		c.fullNoted = false
 	}
 	switch {
 	case c.SendBufferLen() > 0:

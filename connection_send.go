@@ -152,6 +152,7 @@ func (c *Connection) sendFailed(msg string) {
 
 func (c *Connection) checkBufferWillFull() {
 	if c.BufferIsFull() {
+		c.fullNoted = true
 		counters.P.BufferFull++
 		if c.OnBufferFull != nil {
 			c.OnBufferFull(c)
@@ -187,15 +188,7 @@ func (c *Connection) flush() {
 		c.setWritable(false)
 		return
 	}
-	n, err := unix.Write(c.fd, c.sendBuf[c.sendOff:])
-	if n > 0 {
-		c.sendOff += n
-		c.bytesWritten += int64(n)
-	}
-	if err != nil && err != unix.EAGAIN && err != unix.EINTR {
-		c.sendFailed("client closed")
-		c.closeWhy = counters.CloseError
-		c.destroy()
+	if !c.writeQueued() {
 		return
 	}
 	if c.SendBufferLen() > 0 {
@@ -210,6 +203,24 @@ func (c *Connection) flush() {
 	if c.status == StatusClosing {
 		c.finishClose()
 	}
+}
+
+// writeQueued writes what the send buffer holds, as much as the socket
+// takes; it reports false if the write failed and the connection was
+// destroyed.
+func (c *Connection) writeQueued() bool {
+	n, err := unix.Write(c.fd, c.sendBuf[c.sendOff:])
+	if n > 0 {
+		c.sendOff += n
+		c.bytesWritten += int64(n)
+	}
+	if err != nil && err != unix.EAGAIN && err != unix.EINTR {
+		c.sendFailed("client closed")
+		c.closeWhy = counters.CloseError
+		c.destroy()
+		return false
+	}
+	return true
 }
 
 // holdSend queues b behind what waits to be written (or until the

@@ -2,6 +2,8 @@ package workerman_test
 
 import (
 	"io"
+	"net"
+	"slices"
 	"testing"
 
 	"github.com/workerman-go/workerman"
@@ -51,5 +53,53 @@ func TestSendBurstWithinSocketRoom(t *testing.T) {
 	}
 	if n := rec.count("full"); n != 0 {
 		t.Fatalf("OnBufferFull fired %d times for a burst of %d bytes with room %d (events %v)", n, sent, room, rec.list())
+	}
+}
+
+// TestBufferFullReportedBeforeDrop: a send buffer that a peer which does
+// not read lets fill up reports OnBufferFull once, before any send is
+// dropped. On io_uring it can become full between two sends: a round's
+// output larger than the limit, but not by more than the socket has room
+// for, is not full (TestSendBurstWithinSocketRoom); once the round has
+// handed it to the kernel and the kernel holds what the socket cannot
+// take, the socket's room no longer counts. The next send is then the one
+// that fills the buffer, and is reported as such, as on epoll.
+func TestBufferFullReportedBeforeDrop(t *testing.T) {
+	rec := newRecorder()
+	var conn *workerman.Connection
+	w := workerman.NewWorker("tcp://127.0.0.1:0")
+	w.OnConnect = func(c *workerman.Connection) {
+		conn = c
+		c.MaxSendBufferSize = 256 << 10
+		rec.add("connect")
+	}
+	w.OnBufferFull = func(*workerman.Connection) { rec.add("full") }
+	w.OnError = func(_ *workerman.Connection, code int, msg string) { rec.add("error") }
+	addr := wmtest.Serve(t, w)
+	c := dial(t, "tcp", addr)
+	c.(*net.TCPConn).SetReadBuffer(4096)
+	rec.wait(t, "connect")
+
+	// One round: more than the limit, and more than the socket can take.
+	wmtest.Do(func() { conn.Send(make([]byte, workerman.SendRoom(conn)+128<<10)) })
+	chunk := make([]byte, 64<<10)
+	for i := 0; ; i++ {
+		if i == 1000 {
+			t.Fatalf("64 MiB sent to a peer that does not read, and no send failed (events %v)", rec.list())
+		}
+		var r workerman.SendResult
+		wmtest.Do(func() { r = conn.Send(chunk) })
+		if r == workerman.SendFailed {
+			break
+		}
+	}
+	ev := rec.list()
+	full := slices.Index(ev, "full")
+	drop := slices.Index(ev, "error")
+	if full < 0 || full > drop {
+		t.Fatalf("a send was dropped before OnBufferFull: events %v", ev)
+	}
+	if n := rec.count("full"); n != 1 {
+		t.Fatalf("OnBufferFull fired %d times; want once (events %v)", n, ev)
 	}
 }

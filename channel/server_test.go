@@ -167,11 +167,6 @@ func TestBadClientsDisconnected(t *testing.T) {
 // disconnected when the server's buffer for it reaches
 // Server.MaxSendBufferSize; the other subscribers get every event.
 func TestSlowSubscriberDisconnected(t *testing.T) {
-	if workerman.EventLoop().Completions() {
-		// README.md, io_uring: the fast subscriber here reads on the
-		// server's own loop and is found full as well.
-		t.Skip("known difference on io_uring: a subscriber on the server's own loop is disconnected as slow")
-	}
 	_, addr := serveWith(t, func(s *channel.Server) { s.MaxSendBufferSize = 256 << 10 })
 	a, p := dial(t, addr, nil), dial(t, addr, nil)
 	got := make(chan int, 100000)
