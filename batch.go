@@ -16,8 +16,9 @@ import "github.com/workerman-go/workerman/eventloop"
 // not taken, as without batching.
 //
 // io_uring connections need none of this: their output always waits for
-// the end of the loop's round (connection_completion.go). Bridged
-// connections (TLS, custom transports) have their own writer.
+// the end of the loop's round (connection_completion.go). TLS connections
+// on the loop gather their sealed records the same way (tls_io.go);
+// connections bridged to goroutines have their own writer.
 
 // batchFlushSize is how much output a connection queues during a batch
 // before it is written anyway.
@@ -30,12 +31,17 @@ func (c *Connection) deferWrite(b []byte) SendResult {
 		c.sendBuf = append(c.queueFor(len(b), len(b)), b...)
 	}
 	c.sendOff = 0
+	c.markPending()
+	return SendQueued
+}
+
+// markPending lists c among the connections written when the batch ends.
+func (c *Connection) markPending() {
 	if !c.pending {
 		c.pending = true
 		ps := theProc()
 		ps.pending = append(ps.pending, c)
 	}
-	return SendQueued
 }
 
 // flushBatchFull writes a pending connection's output before the batch
@@ -86,6 +92,12 @@ func (c *Connection) flushBatched() {
 // OnBufferDrain, since it never waited for the socket. What the kernel
 // leaves waits for the socket, as after a partial write in Send.
 func (c *Connection) writeBatched() {
+	if b, ok := c.bridged().(*tlsLoop); ok {
+		if !b.closed {
+			b.flushBatch()
+		}
+		return
+	}
 	if !c.writeQueued() {
 		return
 	}

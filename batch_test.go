@@ -5,6 +5,7 @@ package workerman_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/workerman-go/workerman"
 	"github.com/workerman-go/workerman/internal/wmtest"
@@ -213,5 +215,60 @@ func TestBatchNoDrainWhenWrittenWhole(t *testing.T) {
 	wmtest.Do(func() {}) // a round after the writes
 	if n := rec.count("drain"); n != 0 {
 		t.Fatalf("OnBufferDrain fired %d times for output the kernel took at once", n)
+	}
+}
+
+// TestBatchFanOutTLS is TestBatchFanOut over TLS: each subscriber's
+// share of the burst is sealed as it is sent and its records leave
+// together when the batch ends.
+func TestBatchFanOutTLS(t *testing.T) {
+	const subsN, msgs = 10, 100
+	rec := newRecorder()
+	e := newTLSEnv(t)
+	_, addr := serveTLS(t, e, "text://127.0.0.1:0", func(w *workerman.Worker) {
+		w.OnConnect = func(*workerman.Connection) { rec.add("connect") }
+		w.OnMessage = func(c *workerman.Connection, data any) {
+			for _, o := range w.Connections {
+				if o != c {
+					o.Send(data)
+				}
+			}
+		}
+	})
+	subs := make([]*tls.Conn, subsN)
+	for i := range subs {
+		subs[i] = tlsDial(t, addr, e.clientConfig())
+		rec.wait(t, "connect")
+	}
+	pub := tlsDial(t, addr, e.clientConfig())
+	rec.wait(t, "connect")
+	// Let the handshakes' last records (session tickets) leave first.
+	for _, s := range append(subs, pub) {
+		s.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		s.Read(make([]byte, 1))
+		s.SetDeadline(time.Now().Add(20 * time.Second))
+	}
+
+	var burst bytes.Buffer
+	for i := range msgs {
+		fmt.Fprintf(&burst, "m%03d\n", i)
+	}
+	before := loopWrites(t)
+	if _, err := pub.Write(burst.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range subs {
+		got := make([]byte, burst.Len())
+		if _, err := io.ReadFull(s, got); err != nil {
+			t.Fatalf("subscriber %d: %v", i, err)
+		}
+		if !bytes.Equal(got, burst.Bytes()) {
+			t.Fatalf("subscriber %d got the burst damaged or out of order: %q", i, got)
+		}
+	}
+	writes := loopWrites(t) - before
+	t.Logf("%d messages to %d TLS subscribers: %d writes by the loop", msgs, subsN, writes)
+	if writes > 4*subsN {
+		t.Fatalf("the loop made %d writes for %d messages to %d subscribers; want at most %d", writes, msgs, subsN, 4*subsN)
 	}
 }

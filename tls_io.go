@@ -176,7 +176,11 @@ func (b *tlsLoop) output(p []byte) (int, error) {
 	c := b.c
 	if c.SendBufferLen() == 0 {
 		c.sendBuf, c.sendOff = c.sendBuf[:0], 0
-		if !b.batching {
+		if !b.batching && theProc().batching {
+			// Sent while another connection's batch is handled: written
+			// when that batch ends (batch.go).
+			c.markPending()
+		} else if !b.batching {
 			n, err := unix.Write(b.fd, p)
 			if n == len(p) {
 				return n, nil
@@ -292,7 +296,7 @@ func (b *tlsLoop) write(c *Connection, p []byte) SendResult {
 		return SendFailed
 	}
 	c.bytesWritten += int64(len(p))
-	if b.batching && !queued && c.SendBufferLen() >= min(tlsBatchMax, c.MaxSendBufferSize) {
+	if (b.batching || c.pending) && !queued && c.SendBufferLen() >= min(tlsBatchMax, c.MaxSendBufferSize) {
 		b.flushBatch()
 		if b.closed {
 			return SendFailed
