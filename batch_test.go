@@ -80,18 +80,11 @@ func dialSubscribers(t *testing.T, rec *recorder, addr string, n int) []net.Conn
 	return subs
 }
 
-// TestBatchFanOut: messages that arrive together on one connection and are
-// each sent to many others reach every subscriber complete and in order,
-// and each subscriber's share of the burst leaves in about one write, not
-// one write per message.
-func TestBatchFanOut(t *testing.T) {
-	const subsN, msgs = 20, 100
-	rec := newRecorder()
-	addr, _ := fanOutWorker(t, rec, 0)
-	subs := dialSubscribers(t, rec, addr, subsN)
-	pub := dial(t, "tcp", addr)
-	rec.wait(t, "connect")
-
+// burstFanOut writes msgs lines to pub in one write, checks that every
+// subscriber reads them all in order, and returns how many writes the
+// loop made meanwhile.
+func burstFanOut(t *testing.T, pub io.Writer, subs []io.Reader, msgs int) int {
+	t.Helper()
 	var burst bytes.Buffer
 	for i := range msgs {
 		fmt.Fprintf(&burst, "m%03d\n", i)
@@ -109,7 +102,30 @@ func TestBatchFanOut(t *testing.T) {
 			t.Fatalf("subscriber %d got the burst damaged or out of order: %q", i, got)
 		}
 	}
-	writes := loopWrites(t) - before
+	return loopWrites(t) - before
+}
+
+func readers[C io.Reader](cs []C) []io.Reader {
+	rs := make([]io.Reader, len(cs))
+	for i, c := range cs {
+		rs[i] = c
+	}
+	return rs
+}
+
+// TestBatchFanOut: messages that arrive together on one connection and are
+// each sent to many others reach every subscriber complete and in order,
+// and each subscriber's share of the burst leaves in about one write, not
+// one write per message.
+func TestBatchFanOut(t *testing.T) {
+	const subsN, msgs = 20, 100
+	rec := newRecorder()
+	addr, _ := fanOutWorker(t, rec, 0)
+	subs := dialSubscribers(t, rec, addr, subsN)
+	pub := dial(t, "tcp", addr)
+	rec.wait(t, "connect")
+
+	writes := burstFanOut(t, pub, readers(subs), msgs)
 	t.Logf("%d messages to %d subscribers: %d writes by the loop", msgs, subsN, writes)
 	if workerman.EventLoop().Completions() {
 		// io_uring sends leave through io_uring_enter, not write(2).
@@ -249,24 +265,7 @@ func TestBatchFanOutTLS(t *testing.T) {
 		s.SetDeadline(time.Now().Add(20 * time.Second))
 	}
 
-	var burst bytes.Buffer
-	for i := range msgs {
-		fmt.Fprintf(&burst, "m%03d\n", i)
-	}
-	before := loopWrites(t)
-	if _, err := pub.Write(burst.Bytes()); err != nil {
-		t.Fatal(err)
-	}
-	for i, s := range subs {
-		got := make([]byte, burst.Len())
-		if _, err := io.ReadFull(s, got); err != nil {
-			t.Fatalf("subscriber %d: %v", i, err)
-		}
-		if !bytes.Equal(got, burst.Bytes()) {
-			t.Fatalf("subscriber %d got the burst damaged or out of order: %q", i, got)
-		}
-	}
-	writes := loopWrites(t) - before
+	writes := burstFanOut(t, pub, readers(subs), msgs)
 	t.Logf("%d messages to %d TLS subscribers: %d writes by the loop", msgs, subsN, writes)
 	if writes > 4*subsN {
 		t.Fatalf("the loop made %d writes for %d messages to %d subscribers; want at most %d", writes, msgs, subsN, 4*subsN)
