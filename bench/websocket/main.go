@@ -49,7 +49,11 @@ func main() {
 		subs := fs.Int("subs", 500, "broadcast: subscribers")
 		pubs := fs.Int("pubs", 100, "broadcast: messages published")
 		fs.IntVar(&serverProcs, "procs", 0, "GOMAXPROCS of every server process (0: the runtime's default, the number of CPUs)")
+		wss := fs.Bool("tls", false, "serve and dial wss (TLS 1.3) instead of ws")
 		fs.Parse(os.Args[2:])
+		if *wss {
+			os.Setenv(tlsEnv, "1")
+		}
 		run(*rounds, *conns, *msgs, *size, *subs, *pubs)
 	case "frag":
 		fs := flag.NewFlagSet("frag", flag.ExitOnError)
@@ -189,8 +193,12 @@ func (s *server) stop() {
 
 func dial(addr string) *gorilla.Conn {
 	d := gorilla.Dialer{ReadBufferSize: 1024, WriteBufferSize: 1024, HandshakeTimeout: 10 * time.Second}
+	scheme := "ws://"
+	if useTLS() {
+		d.TLSClientConfig, scheme = clientTLS, "wss://"
+	}
 	for try := 0; ; try++ {
-		c, _, err := d.Dial("ws://"+addr+"/", nil)
+		c, _, err := d.Dial(scheme+addr+"/", nil)
 		if err == nil {
 			return c
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -75,10 +76,15 @@ func serve(impl string) {
 // sends, with room to spare.
 const maxMessage = 32 << 20
 
+// listen returns the listener of a net/http based server, wrapped in TLS
+// with run -tls.
 func listen() net.Listener {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
+	}
+	if useTLS() {
+		return tls.NewListener(ln, serverTLS())
 	}
 	return ln
 }
@@ -86,6 +92,9 @@ func listen() net.Listener {
 func serveWorkerman() (string, func() int64) {
 	w := workerman.NewWorker("websocket://127.0.0.1:0")
 	w.Protocol = &websocket.Server{Type: websocket.BinaryTypeArrayBuffer}
+	if useTLS() {
+		w.Transport, w.TLSConfig = "ssl", serverTLS()
+	}
 	var n atomic.Int64
 	w.OnConnect = func(c *workerman.Connection) {
 		c.MaxPackageSize = maxMessage
