@@ -20,9 +20,10 @@ import (
 // as a send failure (SendFailed). While the loop handles a message that
 // arrived together with more input, sends to any connection are queued
 // and written once the batch is handled (see "Sending" in the package
-// doc). Sending on a closing or closed connection returns SendFailed. Data the protocol cannot encode (a map sent on an
-// HTTP connection, say) is not sent either: Send returns SendFailed and
-// OnError gets SendFail with the protocol's reason.
+// doc). Sending on a closing or closed connection returns SendFailed.
+// Data the protocol cannot encode (a map sent on an HTTP connection, say)
+// is not sent either: Send returns SendFailed and OnError gets SendFail
+// with the protocol's reason.
 func (c *Connection) Send(data any) SendResult {
 	c.checkLoop("Send")
 	if c.Protocol == nil {

@@ -67,11 +67,12 @@
 //
 // When one read brings several messages (pipelined requests, a burst of
 // WebSocket frames), the output of every message but the last, to any
-// connection, is queued (SendQueued) and each connection's share is
-// written once after the last: a burst of k messages fanned out to n
-// connections costs n writes, not k×n. A connection's queued output is
-// written early once it reaches 64 KiB or its MaxSendBufferSize, so the
-// buffer's limit still applies only to what the kernel has not taken.
+// connection, is queued (Send returns SendQueued; SendOK over TLS, where
+// it is sealed at once) and each connection's share is written once after
+// the last: a burst of k messages fanned out to n connections costs n
+// writes, not k×n. A connection's queued output is written early once it
+// reaches 64 KiB or its MaxSendBufferSize, so the buffer's limit still
+// applies only to what the kernel has not taken.
 //
 // # TLS and outbound connections
 //
