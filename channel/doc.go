@@ -71,8 +71,10 @@
 // refuses them and the client reports it through Options.OnError. A
 // watcher is given items only while its send buffer has room for them;
 // the others wait in the server, in order, and follow as it drains, so a
-// backlog never disconnects a watcher. An item given to a watcher whose
-// connection is then lost is not given again (at most once).
+// backlog never disconnects a watcher. An item the kernel has taken for a
+// watcher whose connection is then lost is not given again (at most
+// once); one still waiting in the server's send buffer for that watcher
+// goes back to the front of its queue.
 //
 // # Backends
 //

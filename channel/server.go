@@ -89,6 +89,17 @@ type subscriber struct {
 	watches map[string]struct{}
 	out     []byte // frames gathered in this loop turn
 	dirty   bool   // listed in Server.dirty
+	// unsent lists the queue items given to this watcher that still
+	// wait in its send buffer, oldest first: if its connection is lost
+	// before the kernel takes them, they go back to their queues.
+	unsent []sentItem
+}
+
+// sentItem is a queue item in a watcher's send buffer.
+type sentItem struct {
+	queue string
+	frame []byte
+	end   int64 // the watcher's BytesWritten once the item is written
 }
 
 type queue struct {
@@ -132,6 +143,8 @@ func (s *Server) attach() {
 		if sub == nil {
 			return
 		}
+		clear(sub.unsent)
+		sub.unsent = sub.unsent[:0]
 		for name := range sub.watches {
 			if q := s.queues[name]; q != nil && len(q.items) > 0 {
 				s.handOut(name, q)
@@ -400,7 +413,7 @@ func (s *Server) unwatch(c *workerman.Connection, sub *subscriber, name string) 
 // handOut gives the items waiting in a queue to its watchers, in order,
 // while they have room for them.
 func (s *Server) handOut(name string, q *queue) {
-	for len(q.items) > 0 && s.deliver(q, q.items[0]) {
+	for len(q.items) > 0 && s.deliver(name, q, q.items[0], true) {
 		q.items[0] = nil
 		q.items = q.items[1:]
 	}
@@ -417,7 +430,9 @@ func (s *Server) handOut(name string, q *queue) {
 // deliver sends a 'J' frame to the next watcher that has room for it, and
 // reports whether one took it. Items never fill a watcher's send buffer
 // (which would disconnect it): they wait in the queue until it drains.
-func (s *Server) deliver(q *queue, frame []byte) bool {
+// owned says the frame is the queue's own copy, which the watcher may
+// keep (see track).
+func (s *Server) deliver(name string, q *queue, frame []byte, owned bool) bool {
 	for range len(q.watchers) {
 		if len(q.watchers) == 0 {
 			// Those tried were lost while sending.
@@ -434,10 +449,41 @@ func (s *Server) deliver(q *queue, frame []byte) bool {
 			continue
 		}
 		if w.SendRaw(frame) != workerman.SendFailed {
+			s.track(w, name, frame, owned)
 			return true
 		}
 	}
 	return false
+}
+
+// track notes an item just given to watcher w while it waits in w's send
+// buffer (on io_uring every send waits for the end of the loop's round),
+// and forgets those the kernel has taken since.
+func (s *Server) track(w *workerman.Connection, name string, frame []byte, owned bool) {
+	sub, _ := w.UserData.(*subscriber)
+	if sub == nil || s.Worker.Transport == "ssl" {
+		// Over TLS, BytesWritten counts plaintext and the send buffer
+		// sealed records: positions cannot be compared.
+		return
+	}
+	written := w.BytesWritten()
+	n := 0
+	for n < len(sub.unsent) && sub.unsent[n].end <= written {
+		n++
+	}
+	if n > 0 {
+		m := copy(sub.unsent, sub.unsent[n:])
+		clear(sub.unsent[m:])
+		sub.unsent = sub.unsent[:m]
+	}
+	queued := w.SendBufferLen()
+	if queued == 0 {
+		return
+	}
+	if !owned {
+		frame = append([]byte(nil), frame...)
+	}
+	sub.unsent = append(sub.unsent, sentItem{queue: name, frame: frame, end: written + int64(queued)})
 }
 
 func (s *Server) enqueue(from *workerman.Connection, name string, body []byte) {
@@ -451,7 +497,7 @@ func (s *Server) enqueue(from *workerman.Connection, name string, body []byte) {
 		// Items wait already: this one goes after them.
 		s.handOut(name, q)
 	}
-	if len(q.items) == 0 && s.deliver(q, frame) {
+	if len(q.items) == 0 && s.deliver(name, q, frame, false) {
 		return
 	}
 	if len(q.items) >= orDefault(s.MaxQueueItems, 100000) {
@@ -477,5 +523,34 @@ func (s *Server) onClose(c *workerman.Connection) {
 	}
 	for q := range sub.watches {
 		s.unwatch(c, sub, q)
+	}
+	s.requeueUnsent(c, sub)
+}
+
+// requeueUnsent puts the items given to a lost watcher that the kernel
+// never took back at the front of their queues, in order, and hands them
+// to the other watchers. The watcher cannot have received them, so
+// delivery stays at most once.
+func (s *Server) requeueUnsent(c *workerman.Connection, sub *subscriber) {
+	written := c.BytesWritten()
+	back := map[string][][]byte{}
+	var order []string
+	for _, it := range sub.unsent {
+		if it.end <= written {
+			continue
+		}
+		if _, ok := back[it.queue]; !ok {
+			order = append(order, it.queue)
+		}
+		back[it.queue] = append(back[it.queue], it.frame)
+	}
+	sub.unsent = nil
+	for _, name := range order {
+		q := s.queues[name]
+		if q == nil {
+			q = &queue{}
+		}
+		q.items = append(back[name], q.items...)
+		s.handOut(name, q)
 	}
 }
