@@ -226,19 +226,7 @@ func TestQueueBacklogFlowControlled(t *testing.T) {
 	p := dial(t, addr, nil)
 	const n, size = 3000, 2 << 10
 	body := strings.Repeat("j", size-8)
-	for i := 0; i < n; i++ {
-		for {
-			err := p.Enqueue("backlog", fmt.Sprintf("%08d", i)+body)
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, channel.ErrQueueFull) {
-				t.Fatal(err)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-	waitCount(t, p, "x", 0) // the server has them all
+	enqueueBacklog(t, p, n, body)
 	w := rawDial(t, addr, 4096)
 	send(t, w, op('W', nil, "backlog"))
 	// Wait until the server holds items for w in its own buffer: the
@@ -314,19 +302,7 @@ func TestQueueLostWatcherBacklogRequeued(t *testing.T) {
 	p := dial(t, addr, nil)
 	const n, size = 3000, 2 << 10
 	body := strings.Repeat("j", size-8)
-	for i := 0; i < n; i++ {
-		for {
-			err := p.Enqueue("backlog", fmt.Sprintf("%08d", i)+body)
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, channel.ErrQueueFull) {
-				t.Fatal(err)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-	waitCount(t, p, "x", 0) // the server has them all
+	enqueueBacklog(t, p, n, body)
 	item := func(i int) string {
 		return "J" + string(wire.AppendString(nil, "backlog")) + "\x01" + fmt.Sprintf("%08d", i)
 	}
@@ -390,4 +366,24 @@ func TestQueueLostWatcherBacklogRequeued(t *testing.T) {
 	if frames := countProbe(t, w, 1); len(frames) != 0 {
 		t.Errorf("%d frames after the backlog", len(frames))
 	}
+}
+
+// enqueueBacklog enqueues n items numbered from 0 on the queue "backlog",
+// waiting while the client's own queue is full, and returns once the
+// server has them all.
+func enqueueBacklog(t *testing.T, p *channel.Client, n int, body string) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		for {
+			err := p.Enqueue("backlog", fmt.Sprintf("%08d", i)+body)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, channel.ErrQueueFull) {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitCount(t, p, "x", 0)
 }
