@@ -186,7 +186,11 @@ func TestCompareEndToEnd(t *testing.T) {
 		if m.Messages <= 0 || m.Rate <= 0 || m.P99 < m.P50 || m.CPUPerMsg < 0 {
 			t.Errorf("implausible measurement %+v", m)
 		}
-		if m.Scenario.Rate > 0 && (m.Rate < 0.7*float64(m.Scenario.Rate) || m.Rate > 1.1*float64(m.Scenario.Rate)) {
+		// Paced: near the asked rate. In a 300 ms window, a pacer that
+		// catches up after a stall of a few tens of milliseconds (the
+		// suite shares two cores) is 10-20% over; unpaced it would be
+		// tens of times over.
+		if m.Scenario.Rate > 0 && (m.Rate < 0.7*float64(m.Scenario.Rate) || m.Rate > 1.3*float64(m.Scenario.Rate)) {
 			t.Errorf("%s %s: paced run made %.0f msg/s", m.Server, m.Scenario, m.Rate)
 		}
 		// Every batch needs the server to read and to write, whatever it
