@@ -106,17 +106,16 @@ func (c *Connection) process(data []byte, inRecv bool) {
 	ps := theProc()
 	if ps.batching {
 		// Called from a handler of an outer batch, which flushes.
-		c.handleInput(data, inRecv)
+		c.handleInput(ps, data, inRecv)
 		return
 	}
 	// Deferred, so that a handler's panic does not leave the batch open.
 	defer ps.endBatch()
-	c.handleInput(data, inRecv)
+	c.handleInput(ps, data, inRecv)
 }
 
 // handleInput is process without the batch's flush.
-func (c *Connection) handleInput(data []byte, inRecv bool) {
-	ps := theProc()
+func (c *Connection) handleInput(ps *procState, data []byte, inRecv bool) {
 	if c.Protocol == nil {
 		ps.stats.TotalRequest++
 		if c.OnMessage != nil {

@@ -18,17 +18,7 @@ import (
 // socket has does not count against the limit.
 func TestSendBurstWithinSocketRoom(t *testing.T) {
 	rec := newRecorder()
-	var conn *workerman.Connection
-	w := workerman.NewWorker("tcp://127.0.0.1:0")
-	w.OnConnect = func(c *workerman.Connection) {
-		conn = c
-		c.MaxSendBufferSize = 64 << 10
-		rec.add("connect")
-	}
-	w.OnBufferFull = func(*workerman.Connection) { rec.add("full") }
-	addr := wmtest.Serve(t, w)
-	c := dial(t, "tcp", addr)
-	rec.wait(t, "connect")
+	conn, c := serveOneSender(t, rec, 64<<10)
 
 	var room, sent int
 	var failed int
@@ -66,19 +56,8 @@ func TestSendBurstWithinSocketRoom(t *testing.T) {
 // that fills the buffer, and is reported as such, as on epoll.
 func TestBufferFullReportedBeforeDrop(t *testing.T) {
 	rec := newRecorder()
-	var conn *workerman.Connection
-	w := workerman.NewWorker("tcp://127.0.0.1:0")
-	w.OnConnect = func(c *workerman.Connection) {
-		conn = c
-		c.MaxSendBufferSize = 256 << 10
-		rec.add("connect")
-	}
-	w.OnBufferFull = func(*workerman.Connection) { rec.add("full") }
-	w.OnError = func(_ *workerman.Connection, code int, msg string) { rec.add("error") }
-	addr := wmtest.Serve(t, w)
-	c := dial(t, "tcp", addr)
+	conn, c := serveOneSender(t, rec, 256<<10)
 	c.(*net.TCPConn).SetReadBuffer(4096)
-	rec.wait(t, "connect")
 
 	// One round: more than the limit, and more than the socket can take.
 	wmtest.Do(func() { conn.Send(make([]byte, workerman.SendRoom(conn)+128<<10)) })
@@ -102,4 +81,27 @@ func TestBufferFullReportedBeforeDrop(t *testing.T) {
 	if n := rec.count("full"); n != 1 {
 		t.Fatalf("OnBufferFull fired %d times; want once (events %v)", n, ev)
 	}
+}
+
+// serveOneSender serves a TCP worker whose connections have the send
+// buffer limit maxSend and record "full" (OnBufferFull) and "error"
+// (OnError), connects a client, and returns the server's connection and
+// the client's.
+func serveOneSender(t *testing.T, rec *recorder, maxSend int) (*workerman.Connection, net.Conn) {
+	t.Helper()
+	var conn *workerman.Connection
+	w := workerman.NewWorker("tcp://127.0.0.1:0")
+	w.OnConnect = func(c *workerman.Connection) {
+		conn = c
+		c.MaxSendBufferSize = maxSend
+		rec.add("connect")
+	}
+	w.OnBufferFull = func(*workerman.Connection) { rec.add("full") }
+	w.OnError = func(*workerman.Connection, int, string) { rec.add("error") }
+	addr := wmtest.Serve(t, w)
+	c := dial(t, "tcp", addr)
+	rec.wait(t, "connect")
+	var got *workerman.Connection
+	wmtest.Do(func() { got = conn })
+	return got, c
 }

@@ -532,6 +532,9 @@ func (s *Server) onClose(c *workerman.Connection) {
 // to the other watchers. The watcher cannot have received them, so
 // delivery stays at most once.
 func (s *Server) requeueUnsent(c *workerman.Connection, sub *subscriber) {
+	if len(sub.unsent) == 0 {
+		return
+	}
 	written := c.BytesWritten()
 	back := map[string][][]byte{}
 	var order []string
