@@ -48,6 +48,7 @@ func (b *tlsLoop) read() {
 		}
 		return
 	}
+	b.tr.budget = tlsReadBudget
 	if b.fill() {
 		b.decrypt()
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -290,4 +291,58 @@ func TestTLSHandshakeTimeoutShortened(t *testing.T) {
 	if _, err := long.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("long timeout: read %v, want the connection still open", err)
 	}
+}
+
+// TestTLSStreamSharesTheLoop streams into one TLS connection faster than
+// the loop handles it, so that its socket always has more to read, and
+// checks that a message on another connection is still answered at once:
+// a readiness event reads a bounded amount, and the rest waits for the
+// connection's next turn.
+func TestTLSStreamSharesTheLoop(t *testing.T) {
+	e := newTLSEnv(t)
+	var streamed, atPing atomic.Int64
+	_, addr := serveTLS(t, e, "tcp://127.0.0.1:0", func(w *workerman.Worker) {
+		w.OnMessage = func(c *workerman.Connection, data any) {
+			s := data.([]byte)
+			if string(s) == "ping" {
+				atPing.Store(streamed.Load())
+				c.Send("pong")
+				return
+			}
+			streamed.Add(int64(len(s)))
+			time.Sleep(500 * time.Microsecond) // slower than the peer writes
+		}
+	})
+	pinger := tlsDial(t, addr, e.clientConfig())
+	streamer := tlsDial(t, addr, e.clientConfig())
+	go func() {
+		chunk := []byte(strings.Repeat("a", 32<<10))
+		for i := 0; i < 2048; i++ { // 64 MiB at most
+			if _, err := streamer.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	// Polled here, not on the loop: a loop held by the stream would
+	// answer only once the stream ended.
+	for deadline := time.Now().Add(15 * time.Second); streamed.Load() < 1<<20; {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream does not flow")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	before := streamed.Load()
+	if _, err := io.WriteString(pinger, "ping"); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(pinger, buf); err != nil || string(buf) != "pong" {
+		t.Fatalf("pong: %q, %v", buf, err)
+	}
+	// One event reads at most two 256 KiB buffers and a last read; the
+	// stream may have had a turn before the ping arrived and one after.
+	if d := atPing.Load() - before; d > 4<<20 {
+		t.Fatalf("the stream delivered %d KiB before the ping was answered", d>>10)
+	}
+	streamer.Close()
 }

@@ -30,6 +30,7 @@ type tlsTransport struct {
 	own       []byte        // holds src when it outlives a read (a partial record)
 	streaming bool          // the last read was large: keep own
 	full      bool          // the last read filled the room it was given
+	budget    int           // what the socket may still be read for in this event
 }
 
 // tlsInSize is the size of the buffer the loop reads TLS input into,
@@ -61,12 +62,14 @@ func (t *tlsTransport) fill(fd int) (int, error) {
 			t.own = append(make([]byte, 0, k+ReadChunk), t.src...)
 		}
 		n, err := unix.Read(fd, t.own[k:cap(t.own)])
+		t.budget -= n
 		t.streaming, t.full = n >= tlsStreamMin, n == cap(t.own)-k
 		t.src, t.srcShared = t.own[:k+max(n, 0)], false
 		return n, err
 	}
 	k := copy(tlsIn, t.src)
 	n, err := unix.Read(fd, tlsIn[k:])
+	t.budget -= n
 	t.streaming, t.full = n >= tlsStreamMin, n == len(tlsIn)-k
 	t.src, t.srcShared = tlsIn[:k+max(n, 0)], true
 	return n, err
@@ -81,10 +84,21 @@ const tlsTopUp = 48 << 10
 // wantsMore reports whether the socket should be read before crypto/tls
 // next reads its transport: the last read filled its room, so more is
 // likely waiting, and crypto/tls would otherwise take what is left in a
-// read of its own, which costs it an allocation like a full one.
+// read of its own, which costs it an allocation like a full one. Once the
+// event's read budget is spent, the rest waits for the next event.
 func (t *tlsTransport) wantsMore() bool {
-	return t.full && !t.eof && t.rec.held == 0 && len(t.src) < tlsTopUp
+	return t.full && !t.eof && t.budget > 0 && t.rec.held == 0 && len(t.src) < tlsTopUp
 }
+
+// tlsReadBudget bounds what one readiness event of a connection reads from
+// its socket (the last read may go over by less than tlsInSize). Input
+// that keeps coming waits for the next event, after the other ready
+// connections have had theirs, as a plain connection's input does after
+// one read: without the bound, a peer writing at least as fast as the
+// loop decrypts would keep the loop to itself, and the other connections
+// would wait until it stopped. Two buffers' worth keeps the top-up reads
+// that spare crypto/tls its short reads.
+const tlsReadBudget = 2 * tlsInSize
 
 // keepInput keeps the input crypto/tls has not taken (a partial record, or
 // more when the connection paused) once the shared buffer is reused.
