@@ -342,6 +342,7 @@ func (l *Loop) Run() error {
 	l.owner.Store(curg())
 	defer l.owner.Store(0) // before close: once Done, nobody is off the loop
 	busy := false
+	ready := 0 // descriptors the last round with work found ready
 	for !l.stopping.Load() {
 		if busy {
 			// The last round had work: look again without blocking, as
@@ -355,11 +356,34 @@ func (l *Loop) Run() error {
 				return err
 			}
 			if n > 0 {
+				ready = n
 				l.runTimers()
 				l.runTasks()
 				continue
 			}
-			if yieldBeforeBlocking(locked) {
+			if !locked || ready >= 2 {
+				// Let the goroutines waiting for this processor run
+				// before blocking. A locked loop does so only while
+				// several descriptors are ready at once: the scheduler
+				// then hands its processor to another thread and back,
+				// two thread wake-ups, which under load pay for
+				// themselves (the loop's thread sleeps for a moment,
+				// the peers sharing its core run, and the wait that
+				// follows blocks less: HTTP keep-alive at 100
+				// connections, Count=2, costs a fifth more CPU per
+				// request without it). With one peer in ping-pong, or
+				// sparse traffic, they buy nothing: 44 % of the loop's
+				// CPU time over TLS in one process, half of a RunAll
+				// worker process's in plain echo.
+				//
+				// Not yielding holds up no goroutine for long: one that
+				// the round made ready (a handshake started, a channel
+				// sent to) starts at once on another processor, and
+				// with GOMAXPROCS=1 (RunAll's worker processes when
+				// Count matches the CPUs) entering the blocking wait
+				// wakes the scheduler's monitor, which takes the
+				// processor from the wait for it within its tick (25-50
+				// µs to start one either way, after an idle spell too).
 				runtime.Gosched()
 			}
 		}
@@ -375,26 +399,15 @@ func (l *Loop) Run() error {
 			return err
 		}
 		busy = n > 0
+		if busy {
+			ready = n
+		}
 		l.runTimers()
 		l.runTasks()
 	}
 	// Drain tasks posted before Stop so their callers are not left waiting.
 	l.runTasks()
 	return nil
-}
-
-// yieldBeforeBlocking reports whether the loop lets the goroutines
-// waiting for its processor run before it blocks in its wait. Goroutines
-// that the round made ready (a handshake started, a channel sent to) wait
-// in the processor's queue; with another processor, the scheduler starts
-// them there at once, so the loop need not yield. With one processor
-// (GOMAXPROCS=1) they would wait until the scheduler's monitor takes the
-// processor from the blocked wait, up to 10 ms, so the loop yields first.
-// A locked loop's yield is dear: the scheduler hands its processor to
-// another thread and back, two thread wake-ups per round that ends idle,
-// which with one client in ping-pong was 44 % of the loop's CPU time.
-func yieldBeforeBlocking(locked bool) bool {
-	return !locked || runtime.GOMAXPROCS(0) == 1
 }
 
 // Stop makes Run return after the current round. It is safe to call from
