@@ -128,6 +128,7 @@ func (b *connBridge) start() {
 		defer close(b.readerDone)
 		b.readLoop()
 	}()
+	b.c.loop.Readied()
 }
 
 func (b *connBridge) readLoop() {
@@ -357,6 +358,7 @@ func (b *connBridge) startWrite(out []byte) {
 		b.wstate.Store(wBusy)
 	}
 	go b.writeBatch(out)
+	b.c.loop.Readied()
 }
 
 func (b *connBridge) writeBatch(out []byte) {

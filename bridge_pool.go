@@ -190,6 +190,7 @@ func AsyncOn[T any](p *AsyncPool, c *Connection, work func(ctx context.Context) 
 // submit starts t on a new goroutine while fewer than Workers run, or
 // queues it. It reports false when the queue is full.
 func (p *AsyncPool) submit(t *asyncTask) bool {
+	theProc().loop.Readied() // a goroutine starts, or a waiting one takes t
 	if p.Timeout > 0 {
 		t.ctx, t.cancel = context.WithTimeout(t.ctx, p.Timeout)
 	}

@@ -149,6 +149,7 @@ func Async[T any](work func() (T, error), done func(T, error)) {
 		v, err := work()
 		l.Post(func() { done(v, err) })
 	}()
+	l.Readied()
 }
 
 // Timers is the type of Timer, Workerman's Timer class.

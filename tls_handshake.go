@@ -112,6 +112,7 @@ func (h *tlsHandshake) feed(data []byte, err error) (stop bool) {
 	stop = h.stalled || h.err != nil
 	h.mu.Unlock()
 	h.cond.Signal()
+	h.b.loop.Readied()
 	return stop
 }
 
@@ -163,6 +164,7 @@ var errHandshakeTimeout = errors.New("workerman: tls handshake timed out")
 func (b *tlsLoop) startHandshake() {
 	b.hsRunning = true
 	go b.runHandshake()
+	b.loop.Readied()
 }
 
 // runHandshake is the handshake goroutine. Its outcome reaches the loop

@@ -99,6 +99,7 @@ type Loop struct {
 	sigMu      sync.Mutex
 	sigCh      chan os.Signal
 	sigHandler map[os.Signal]func(os.Signal)
+	readied    atomic.Bool // a callback made another goroutine ready: yield before blocking
 }
 
 type handlerSlot struct {
@@ -361,31 +362,33 @@ func (l *Loop) Run() error {
 				l.runTasks()
 				continue
 			}
-			if !locked || ready >= 2 {
-				// Let the goroutines waiting for this processor run
-				// before blocking. A locked loop does so only while
-				// several descriptors are ready at once: the scheduler
-				// then hands its processor to another thread and back,
-				// two thread wake-ups, which under load pay for
-				// themselves (the loop's thread sleeps for a moment,
-				// the peers sharing its core run, and the wait that
-				// follows blocks less: HTTP keep-alive at 100
-				// connections, Count=2, costs a fifth more CPU per
-				// request without it). With one peer in ping-pong, or
-				// sparse traffic, they buy nothing: 44 % of the loop's
-				// CPU time over TLS in one process, half of a RunAll
-				// worker process's in plain echo.
-				//
-				// Not yielding holds up no goroutine for long: one that
-				// the round made ready (a handshake started, a channel
-				// sent to) starts at once on another processor, and
-				// with GOMAXPROCS=1 (RunAll's worker processes when
-				// Count matches the CPUs) entering the blocking wait
-				// wakes the scheduler's monitor, which takes the
-				// processor from the wait for it within its tick (25-50
-				// µs to start one either way, after an idle spell too).
-				runtime.Gosched()
-			}
+		}
+		if readied := l.readied.Swap(false); readied || busy && (!locked || ready >= 2) {
+			// Let the goroutines waiting for this processor run
+			// before blocking. A locked loop does so only while
+			// several descriptors are ready at once: the scheduler
+			// then hands its processor to another thread and back,
+			// two thread wake-ups, which under load pay for
+			// themselves (the loop's thread sleeps for a moment,
+			// the peers sharing its core run, and the wait that
+			// follows blocks less: HTTP keep-alive at 100
+			// connections, Count=2, costs a fifth more CPU per
+			// request without it). With one peer in ping-pong, or
+			// sparse traffic, they buy nothing: 44 % of the loop's
+			// CPU time over TLS in one process, half of a RunAll
+			// worker process's in plain echo.
+			//
+			// Not yielding holds up no goroutine for long: one that
+			// the round made ready (a handshake started, a channel
+			// sent to) starts at once on another processor, and
+			// with GOMAXPROCS=1 (RunAll's worker processes when
+			// Count matches the CPUs) entering the blocking wait
+			// wakes the scheduler's monitor, which takes the
+			// processor from the wait for it within its tick (25-50
+			// µs to start one either way, after an idle spell too).
+			// Where a callback says it readied one (Readied), the
+			// loop yields all the same.
+			runtime.Gosched()
 		}
 		l.polling.Store(true)
 		timeout := l.nextTimeout()
@@ -409,6 +412,16 @@ func (l *Loop) Run() error {
 	l.runTasks()
 	return nil
 }
+
+// Readied tells the loop that the running callback made another goroutine
+// ready to run: started one, or woke one waiting on a channel, a condition
+// or a mutex. The loop then lets it run before it next blocks in its wait.
+// Without it, a loop locked to its thread skips that yield when few
+// descriptors were ready (it costs two thread wake-ups), and with one
+// processor (GOMAXPROCS=1) the goroutine starts only when the scheduler's
+// monitor takes the processor from the blocked wait, tens of microseconds
+// later. It is safe to call from any goroutine.
+func (l *Loop) Readied() { l.readied.Store(true) }
 
 // Stop makes Run return after the current round. It is safe to call from
 // any goroutine.

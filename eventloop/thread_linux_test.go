@@ -58,3 +58,38 @@ func TestRunKeepsItsThread(t *testing.T) {
 		})
 	}
 }
+
+// TestReadiedRunsBeforeTheWait: with one processor, a goroutine that a
+// callback starts and reports with Readied runs before the loop, locked to
+// its thread, blocks in its wait (the loop yields for it); otherwise it
+// would start only once the scheduler's monitor took the processor from
+// the blocked wait. The scheduler takes its global queue, where the
+// yielding loop waits, before the processor's own now and then (one
+// scheduling in 61), so most rounds, not all, must see it first.
+func TestReadiedRunsBeforeTheWait(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for _, poller := range []string{"epoll", "io_uring"} {
+		t.Run(poller, func(t *testing.T) {
+			t.Setenv(PollerEnv, poller)
+			l := run(t)
+			if l.Poller() != poller {
+				t.Skipf("the kernel refuses %s here", poller)
+			}
+			const rounds = 100
+			late := 0
+			for range rounds {
+				waiting := make(chan bool, 1)
+				l.Post(func() {
+					go func() { waiting <- l.polling.Load() }()
+					l.Readied()
+				})
+				if <-waiting {
+					late++
+				}
+			}
+			if late > rounds/5 {
+				t.Fatalf("in %d of %d rounds the goroutine ran only once the loop was in its wait", late, rounds)
+			}
+		})
+	}
+}
