@@ -48,7 +48,10 @@
 // EventLoop) runs on the same goroutine, one at a time. State touched only
 // from callbacks needs no locks. Connection methods must be called on that
 // goroutine; other goroutines hand work to it with Post, and Async runs
-// blocking work on a goroutine and delivers the result back on the loop.
+// blocking work on a goroutine and delivers the result back on the loop. A
+// callback that starts or wakes a goroutine of its own reports it with
+// EventLoop().Readied, so that the goroutine runs before the loop next
+// blocks (see eventloop.Loop.Readied).
 //
 // A []byte message (from the tcp, udp and frame protocols) is only valid
 // during the OnMessage call that receives it: copy it to keep it. Send

@@ -316,7 +316,9 @@ func (l *Loop) RoundTime() time.Time {
 // OS thread (runtime.LockOSThread) until it returns. Callbacks then always
 // run on that thread; a callback that blocks on a channel or a mutex costs
 // a hand-over to another thread and back, one more reason never to block
-// on the loop.
+// on the loop. For the same reason such a loop yields its processor to
+// other goroutines before it blocks in its wait only after a round that
+// found several descriptors ready, or when a callback called Readied.
 func (l *Loop) Run() error {
 	if !l.running.CompareAndSwap(false, true) {
 		return errors.New("eventloop: Run called twice")
