@@ -169,7 +169,8 @@ func AsyncOn[T any](p *AsyncPool, c *Connection, work func(ctx context.Context) 
 	} else {
 		ctx = processContext()
 	}
-	t := &asyncTask{ctx: ctx, queued: time.Now(), conn: c, loop: theProc().loop}
+	l := theProc().loop
+	t := &asyncTask{ctx: ctx, queued: time.Now(), conn: c, loop: l}
 	t.run = func(ctx context.Context, skip error) func() {
 		if skip != nil {
 			return func() {
@@ -184,13 +185,13 @@ func AsyncOn[T any](p *AsyncPool, c *Connection, work func(ctx context.Context) 
 		p.rejected.Add(1)
 		return ErrAsyncBusy
 	}
+	l.Readied() // a goroutine starts, or a waiting one takes t
 	return nil
 }
 
 // submit starts t on a new goroutine while fewer than Workers run, or
 // queues it. It reports false when the queue is full.
 func (p *AsyncPool) submit(t *asyncTask) bool {
-	theProc().loop.Readied() // a goroutine starts, or a waiting one takes t
 	if p.Timeout > 0 {
 		t.ctx, t.cancel = context.WithTimeout(t.ctx, p.Timeout)
 	}

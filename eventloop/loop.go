@@ -341,13 +341,13 @@ func (l *Loop) Run() error {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 	}
-	locked := PollsDescriptors
 	l.owner.Store(curg())
 	defer l.owner.Store(0) // before close: once Done, nobody is off the loop
-	busy := false
-	ready := 0 // descriptors the last round with work found ready
+	// Descriptors the last round with work found ready; 0 once a blocking
+	// wait found none.
+	ready := 0
 	for !l.stopping.Load() {
-		if busy {
+		if ready > 0 {
 			// The last round had work: look again without blocking, as
 			// more has usually arrived meanwhile. Only when nothing is ready
 			// does the loop block. This keeps a busy loop from entering a
@@ -365,7 +365,7 @@ func (l *Loop) Run() error {
 				continue
 			}
 		}
-		if readied := l.readied.Swap(false); readied || busy && (!locked || ready >= 2) {
+		if readied := l.readied.Swap(false); readied || ready >= 2 || ready > 0 && !PollsDescriptors {
 			// Let the goroutines waiting for this processor run
 			// before blocking. A locked loop does so only while
 			// several descriptors are ready at once: the scheduler
@@ -403,10 +403,7 @@ func (l *Loop) Run() error {
 		if err != nil {
 			return err
 		}
-		busy = n > 0
-		if busy {
-			ready = n
-		}
+		ready = n
 		l.runTimers()
 		l.runTasks()
 	}
