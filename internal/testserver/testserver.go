@@ -122,18 +122,24 @@ func StartMariaDB(t testing.TB) *MariaDB {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	data := filepath.Join(dir, "data")
+	// A private tmpdir: installs running at once in other test binaries
+	// must not see each other's temporary tables in /tmp.
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	var user []string
 	if os.Geteuid() == 0 {
 		user = []string{"--user=root"}
 	}
-	args := append([]string{"--no-defaults", "--datadir=" + data, "--auth-root-authentication-method=normal", "--skip-test-db"}, user...)
+	args := append([]string{"--no-defaults", "--datadir=" + data, "--tmpdir=" + tmp, "--auth-root-authentication-method=normal", "--skip-test-db"}, user...)
 	if out, err := exec.Command(install, args...).CombinedOutput(); err != nil {
 		t.Fatalf("mariadb-install-db: %v\n%s", err, out)
 	}
 	m := &MariaDB{Port: FreePort(t), Socket: filepath.Join(dir, "mysqld.sock"), client: client}
 	m.DSN = fmt.Sprintf("app:pw@tcp(127.0.0.1:%d)/app", m.Port)
 	m.p = &process{t: t, bin: mariadbd, logf: filepath.Join(dir, "error.log"),
-		args: append([]string{"--no-defaults", "--datadir=" + data, fmt.Sprintf("--port=%d", m.Port),
+		args: append([]string{"--no-defaults", "--datadir=" + data, "--tmpdir=" + tmp, fmt.Sprintf("--port=%d", m.Port),
 			"--bind-address=127.0.0.1", "--socket=" + m.Socket, "--pid-file=" + filepath.Join(dir, "mysqld.pid"),
 			"--skip-log-bin", "--skip-name-resolve", "--innodb-buffer-pool-size=16M", "--max-connections=200"}, user...)}
 	m.Start()
