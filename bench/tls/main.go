@@ -66,6 +66,7 @@ type result struct {
 	cpuPerOp      float64 // server CPU time per operation, µs
 	allocsPerOp   float64 // NaN if unknown
 	syscallsPerOp float64
+	switchesPerOp float64 // times a server thread was switched onto a CPU
 	ops           int
 	elapsed       time.Duration
 	unit          string
@@ -169,6 +170,7 @@ func measure(s *server, tc test, cfg *tls.Config) (result, error) {
 		cpuPerOp:      perOp(before.cpuMicros, after.cpuMicros, ops),
 		allocsPerOp:   perOp(before.mallocs, after.mallocs, ops),
 		syscallsPerOp: perOp(before.syscalls, after.syscalls, ops),
+		switchesPerOp: perOp(before.switches, after.switches, ops),
 		ops:           ops,
 		elapsed:       el,
 		unit:          tc.unit,

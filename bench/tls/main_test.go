@@ -170,14 +170,14 @@ func TestDrive(t *testing.T) {
 	rows := 0
 	for _, line := range strings.Split(text, "\n") {
 		f := strings.Fields(line)
-		if len(f) != 5 || !strings.HasPrefix(f[0], "workerman") && f[0] != "crypto/tls" {
+		if len(f) != 6 || !strings.HasPrefix(f[0], "workerman") && f[0] != "crypto/tls" {
 			continue
 		}
 		rows++
 		if (f[3] == "-") != (f[0] == "workerman2") {
 			t.Errorf("allocations column of %s: %q", f[0], f[3])
 		}
-		for _, i := range []int{1, 2, 4} {
+		for _, i := range []int{1, 2, 4, 5} {
 			if v, err := strconv.ParseFloat(f[i], 64); err != nil || !(v > 0) {
 				t.Errorf("row %q: column %d is not a positive number", line, i+1)
 			}

@@ -36,7 +36,9 @@ type server struct {
 }
 
 // stats are a server's counters; mallocs is -1 where unknown (a tree).
-type stats struct{ mallocs, syscalls, cpuMicros int64 }
+// switches counts the times the server's threads were switched onto a CPU
+// (schedstat).
+type stats struct{ mallocs, syscalls, cpuMicros, switches int64 }
 
 func (s *server) stats() (stats, error) {
 	if s.tree {
@@ -51,8 +53,8 @@ func (s *server) stats() (stats, error) {
 		// up across processes.
 		pid := s.cmd.Process.Pid
 		sm := procstat.SampleTree(pid)
-		sm.CPU = procstat.TreeCPU(pid)
-		return stats{-1, sm.ReadCalls + sm.WriteCalls, sm.CPU.Microseconds()}, nil
+		cpu, sw := procstat.TreeSchedstat(pid)
+		return stats{-1, sm.ReadCalls + sm.WriteCalls, cpu.Microseconds(), sw}, nil
 	}
 	if _, err := fmt.Fprintln(s.in, "stats"); err != nil {
 		return stats{}, err
@@ -65,7 +67,8 @@ func (s *server) stats() (stats, error) {
 	if _, err := fmt.Sscanf(line, "STATS %d %d %d %d", &m, &r, &w, &cpu); err != nil {
 		return stats{}, fmt.Errorf("%s: %q: %w", s.name, line, err)
 	}
-	return stats{m, r + w, cpu}, nil
+	_, sw := procstat.TreeSchedstat(s.cmd.Process.Pid)
+	return stats{m, r + w, cpu, sw}, nil
 }
 
 // perOp is the difference of a counter divided by ops, NaN if unknown.

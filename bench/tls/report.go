@@ -37,7 +37,7 @@ func median(xs []float64) float64 {
 // per operation, round by round.
 func report(tc test, names []string, res [][]result) {
 	fmt.Printf("## %s\n", tc.name)
-	fmt.Printf("%-10s %16s %12s %12s %16s\n", "server", "median "+tc.unit, "CPU µs/op", "allocs/op", "r+w syscalls/op")
+	fmt.Printf("%-10s %16s %12s %12s %16s %12s\n", "server", "median "+tc.unit, "CPU µs/op", "allocs/op", "r+w syscalls/op", "switches/op")
 	col := func(rs []result, f func(result) float64) float64 {
 		xs := make([]float64, len(rs))
 		for i, r := range rs {
@@ -50,11 +50,12 @@ func report(tc test, names []string, res [][]result) {
 		if a := col(rs, func(r result) float64 { return r.allocsPerOp }); !math.IsNaN(a) {
 			allocs = fmt.Sprintf("%.1f", a)
 		}
-		fmt.Printf("%-10s %16.1f %12.1f %12s %16.2f\n", serverLabels[names[i]],
+		fmt.Printf("%-10s %16.1f %12.1f %12s %16.2f %12.2f\n", serverLabels[names[i]],
 			col(rs, func(r result) float64 { return r.rate }),
 			col(rs, func(r result) float64 { return r.cpuPerOp }),
 			allocs,
-			col(rs, func(r result) float64 { return r.syscallsPerOp }))
+			col(rs, func(r result) float64 { return r.syscallsPerOp }),
+			col(rs, func(r result) float64 { return r.switchesPerOp }))
 	}
 	for i, a := range names {
 		if !ours(a) {

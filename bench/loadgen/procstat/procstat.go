@@ -354,7 +354,15 @@ func Descendants(pid int) []int {
 // not (the runtime keeps them). It returns 0 for a process without
 // schedstat (a kernel without CONFIG_SCHED_INFO).
 func TreeCPU(pid int) time.Duration {
-	var total time.Duration
+	cpu, _ := TreeSchedstat(pid)
+	return cpu
+}
+
+// TreeSchedstat returns TreeCPU's figure and the number of times the
+// threads of pid and its descendants were switched onto a CPU (the third
+// field of schedstat): a count of thread wake-ups and preemptions that,
+// unlike time, hardly varies with the load on the machine.
+func TreeSchedstat(pid int) (cpu time.Duration, switches int64) {
 	for _, p := range Descendants(pid) {
 		tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", p))
 		for _, t := range tasks {
@@ -362,24 +370,33 @@ func TreeCPU(pid int) time.Duration {
 			if err != nil {
 				continue
 			}
-			total += parseSchedstat(b)
+			run, n := parseSchedstat(b)
+			cpu += run
+			switches += n
 		}
 	}
-	return total
+	return cpu, switches
 }
 
 // parseSchedstat returns the first field of a schedstat file, the time
-// spent running in nanoseconds.
-func parseSchedstat(b []byte) time.Duration {
+// spent running in nanoseconds, and the third, the number of times the
+// thread was switched onto a CPU.
+func parseSchedstat(b []byte) (time.Duration, int64) {
 	f := strings.Fields(string(b))
 	if len(f) == 0 {
-		return 0
+		return 0, 0
 	}
 	ns, err := strconv.ParseInt(f[0], 10, 64)
 	if err != nil || ns < 0 {
-		return 0
+		return 0, 0
 	}
-	return time.Duration(ns)
+	var n int64
+	if len(f) >= 3 {
+		if n, err = strconv.ParseInt(f[2], 10, 64); err != nil || n < 0 {
+			n = 0
+		}
+	}
+	return time.Duration(ns), n
 }
 
 // FreeAddr returns a loopback address whose port nobody listens on now,

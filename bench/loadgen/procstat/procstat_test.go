@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -205,14 +206,20 @@ func TestTreeCPUMatchesRusage(t *testing.T) {
 }
 
 func TestParseSchedstat(t *testing.T) {
-	for in, want := range map[string]time.Duration{
-		"271407043 220473455 221\n": 271407043,
-		"":                          0,
-		"x 1 2":                     0,
-		"-5 1 2":                    0,
+	type want struct {
+		run time.Duration
+		n   int64
+	}
+	for in, w := range map[string]want{
+		"271407043 220473455 221\n": {271407043, 221},
+		"":                          {},
+		"x 1 2":                     {},
+		"-5 1 2":                    {},
+		"7 1":                       {7, 0},
+		"7 1 -3":                    {7, 0},
 	} {
-		if got := parseSchedstat([]byte(in)); got != want {
-			t.Errorf("parseSchedstat(%q) = %v, want %v", in, got, want)
+		if run, n := parseSchedstat([]byte(in)); run != w.run || n != w.n {
+			t.Errorf("parseSchedstat(%q) = %v, %d, want %v, %d", in, run, n, w.run, w.n)
 		}
 	}
 }
@@ -371,5 +378,21 @@ func TestProcField(t *testing.T) {
 	}
 	if _, err := procField([]byte(io), "VmRSS:"); err == nil {
 		t.Fatal("missing field found")
+	}
+}
+
+// TestTreeSchedstatCountsSwitches checks the switch count against
+// sleeps: a thread that sleeps 20 times is switched onto a CPU at least 20
+// more times.
+func TestTreeSchedstatCountsSwitches(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	_, before := TreeSchedstat(os.Getpid())
+	for i := 0; i < 20; i++ {
+		time.Sleep(time.Millisecond)
+	}
+	_, after := TreeSchedstat(os.Getpid())
+	if after-before < 20 {
+		t.Errorf("%d switches over 20 sleeps", after-before)
 	}
 }
