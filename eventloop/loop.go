@@ -100,6 +100,8 @@ type Loop struct {
 	sigCh      chan os.Signal
 	sigHandler map[os.Signal]func(os.Signal)
 	readied    atomic.Bool // a callback made another goroutine ready: yield before blocking
+	// threadLocked mirrors whether Run holds its thread lock (tests).
+	threadLocked atomic.Bool
 }
 
 type handlerSlot struct {
@@ -309,16 +311,28 @@ func (l *Loop) RoundTime() time.Time {
 	return l.roundTime
 }
 
+// sparseRounds is how many rounds in a row that found at most one
+// descriptor ready make a loop with one processor give up its thread lock
+// (see Run).
+const sparseRounds = 8
+
 // Run runs the loop on the calling goroutine until Stop is called. It
 // returns ErrClosed if the loop already ran.
 //
 // Where PollsDescriptors is true, Run locks the calling goroutine to its
-// OS thread (runtime.LockOSThread) until it returns. Callbacks then always
+// OS thread (runtime.LockOSThread) while the loop is busy. Callbacks then
 // run on that thread; a callback that blocks on a channel or a mutex costs
 // a hand-over to another thread and back, one more reason never to block
-// on the loop. For the same reason such a loop yields its processor to
+// on the loop. For the same reason a locked loop yields its processor to
 // other goroutines before it blocks in its wait only after a round that
 // found several descriptors ready, or when a callback called Readied.
+//
+// With one processor (GOMAXPROCS=1, as in RunAll's worker processes when
+// Count matches the CPUs) the lock is kept only while the loop is busy:
+// after several rounds in a row that found at most one descriptor ready,
+// the loop gives it up until a round finds more, so callbacks of sparse
+// traffic may run on another thread than those before. A callback that
+// needs one thread for its own reasons locks it itself.
 func (l *Loop) Run() error {
 	if !l.running.CompareAndSwap(false, true) {
 		return errors.New("eventloop: Run called twice")
@@ -338,14 +352,41 @@ func (l *Loop) Run() error {
 		// no move to another thread. On two cores shared with the load
 		// (Count=2, HTTP keep-alive) that is about a fifth less CPU per
 		// request (bench/http/README.md).
+		//
+		// With one processor, that holds only under load. When traffic is
+		// sparse, the processor is taken from nearly every wait, and a
+		// locked loop then waits for it to be handed back to its own
+		// thread: two thread wake-ups per wait. Unlocked, it goes on
+		// with whichever thread holds the processor, and yields to other
+		// goroutines at no cost. With Count=2 on two cores that took a
+		// fifth to a third less CPU per message in TCP echo with one
+		// connection, and 1.6 times the HTTP requests per CPU-second
+		// with two, with no change at 100 connections (bench/README.md).
 		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
 	}
+	locked := PollsDescriptors
+	unlockWhenSparse := PollsDescriptors && runtime.GOMAXPROCS(0) == 1
+	defer func() {
+		if locked {
+			runtime.UnlockOSThread()
+		}
+	}()
+	lock := func(on bool) {
+		if on {
+			runtime.LockOSThread()
+		} else {
+			runtime.UnlockOSThread()
+		}
+		locked = on
+		l.threadLocked.Store(on)
+	}
+	l.threadLocked.Store(locked)
 	l.owner.Store(curg())
 	defer l.owner.Store(0) // before close: once Done, nobody is off the loop
 	// Descriptors the last round with work found ready; 0 once a blocking
 	// wait found none.
 	ready := 0
+	sparse := 0
 	for !l.stopping.Load() {
 		if ready > 0 {
 			// The last round had work: look again without blocking, as
@@ -360,12 +401,26 @@ func (l *Loop) Run() error {
 			}
 			if n > 0 {
 				ready = n
+				sparse = 0
+				if !locked && unlockWhenSparse {
+					lock(true)
+				}
 				l.runTimers()
 				l.runTasks()
 				continue
 			}
 		}
-		if readied := l.readied.Swap(false); readied || ready >= 2 || ready > 0 && !PollsDescriptors {
+		if unlockWhenSparse {
+			if ready >= 2 {
+				sparse = 0
+				if !locked {
+					lock(true)
+				}
+			} else if sparse++; sparse >= sparseRounds && locked {
+				lock(false)
+			}
+		}
+		if readied := l.readied.Swap(false); readied || ready >= 2 || ready > 0 && !locked {
 			// Let the goroutines waiting for this processor run
 			// before blocking. A locked loop does so only while
 			// several descriptors are ready at once: the scheduler
@@ -389,7 +444,9 @@ func (l *Loop) Run() error {
 			// processor from the wait for it within its tick (25-50
 			// µs to start one either way, after an idle spell too).
 			// Where a callback says it readied one (Readied), the
-			// loop yields all the same.
+			// loop yields all the same. An unlocked loop (one
+			// processor, sparse traffic) yields after every round with
+			// work: it keeps its thread for the goroutine it yields to.
 			runtime.Gosched()
 		}
 		l.polling.Store(true)
