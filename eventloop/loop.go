@@ -320,8 +320,8 @@ const sparseRounds = 8
 // returns ErrClosed if the loop already ran.
 //
 // Where PollsDescriptors is true, Run locks the calling goroutine to its
-// OS thread (runtime.LockOSThread) while the loop is busy. Callbacks then
-// run on that thread; a callback that blocks on a channel or a mutex costs
+// OS thread (runtime.LockOSThread) until it returns, with one processor
+// only while the loop is busy (below). Callbacks then run on that thread; a callback that blocks on a channel or a mutex costs
 // a hand-over to another thread and back, one more reason never to block
 // on the loop. For the same reason a locked loop yields its processor to
 // other goroutines before it blocks in its wait only after a round that
@@ -361,7 +361,8 @@ func (l *Loop) Run() error {
 		// goroutines at no cost. With Count=2 on two cores that took a
 		// fifth to a third less CPU per message in TCP echo with one
 		// connection, and 1.6 times the HTTP requests per CPU-second
-		// with two, with no change at 100 connections (bench/README.md).
+		// with two, with no change at 100 connections (bench/README.md,
+		// bench/http/README.md).
 		runtime.LockOSThread()
 	}
 	locked := PollsDescriptors
