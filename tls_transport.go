@@ -62,16 +62,18 @@ func (t *tlsTransport) fill(fd int) (int, error) {
 			t.own = append(make([]byte, 0, k+ReadChunk), t.src...)
 		}
 		n, err := unix.Read(fd, t.own[k:cap(t.own)])
-		t.budget -= max(n, 0)
+		got := max(n, 0) // -1 on an error
+		t.budget -= got
 		t.streaming, t.full = n >= tlsStreamMin, n == cap(t.own)-k
-		t.src, t.srcShared = t.own[:k+max(n, 0)], false
+		t.src, t.srcShared = t.own[:k+got], false
 		return n, err
 	}
 	k := copy(tlsIn, t.src)
 	n, err := unix.Read(fd, tlsIn[k:])
-	t.budget -= max(n, 0)
+	got := max(n, 0)
+	t.budget -= got
 	t.streaming, t.full = n >= tlsStreamMin, n == len(tlsIn)-k
-	t.src, t.srcShared = tlsIn[:k+max(n, 0)], true
+	t.src, t.srcShared = tlsIn[:k+got], true
 	return n, err
 }
 

@@ -321,9 +321,9 @@ const sparseRounds = 8
 //
 // Where PollsDescriptors is true, Run locks the calling goroutine to its
 // OS thread (runtime.LockOSThread) until it returns, with one processor
-// only while the loop is busy (below). Callbacks then run on that thread; a callback that blocks on a channel or a mutex costs
-// a hand-over to another thread and back, one more reason never to block
-// on the loop. For the same reason a locked loop yields its processor to
+// only while the loop is busy (below). Callbacks then run on that thread;
+// a callback that blocks on a channel or a mutex costs a hand-over to
+// another thread and back, one more reason never to block on the loop. For the same reason a locked loop yields its processor to
 // other goroutines before it blocks in its wait only after a round that
 // found several descriptors ready, or when a callback called Readied.
 //
@@ -372,22 +372,33 @@ func (l *Loop) Run() error {
 			runtime.UnlockOSThread()
 		}
 	}()
-	lock := func(on bool) {
-		if on {
-			runtime.LockOSThread()
-		} else {
-			runtime.UnlockOSThread()
-		}
-		locked = on
-		l.threadLocked.Store(on)
-	}
 	l.threadLocked.Store(locked)
+	// Rounds in a row that found at most one descriptor ready, up to
+	// sparseRounds.
+	sparse := 0
+	// keepLock holds the thread lock of a loop with one processor while it
+	// is busy, and gives it up after sparseRounds sparse rounds.
+	keepLock := func(busy bool) {
+		if busy {
+			sparse = 0
+		} else if sparse < sparseRounds {
+			sparse++
+		}
+		if on := sparse < sparseRounds; on != locked {
+			if on {
+				runtime.LockOSThread()
+			} else {
+				runtime.UnlockOSThread()
+			}
+			locked = on
+			l.threadLocked.Store(on)
+		}
+	}
 	l.owner.Store(curg())
 	defer l.owner.Store(0) // before close: once Done, nobody is off the loop
 	// Descriptors the last round with work found ready; 0 once a blocking
 	// wait found none.
 	ready := 0
-	sparse := 0
 	for !l.stopping.Load() {
 		if ready > 0 {
 			// The last round had work: look again without blocking, as
@@ -402,9 +413,8 @@ func (l *Loop) Run() error {
 			}
 			if n > 0 {
 				ready = n
-				sparse = 0
-				if !locked && unlockWhenSparse {
-					lock(true)
+				if unlockWhenSparse {
+					keepLock(true)
 				}
 				l.runTimers()
 				l.runTasks()
@@ -412,14 +422,7 @@ func (l *Loop) Run() error {
 			}
 		}
 		if unlockWhenSparse {
-			if ready >= 2 {
-				sparse = 0
-				if !locked {
-					lock(true)
-				}
-			} else if sparse++; sparse >= sparseRounds && locked {
-				lock(false)
-			}
+			keepLock(ready >= 2)
 		}
 		if readied := l.readied.Swap(false); readied || ready >= 2 || ready > 0 && !locked {
 			// Let the goroutines waiting for this processor run
